@@ -1,1 +1,31 @@
-export {};
+import { registerBackend } from "./backend/registry.js";
+import { ReferenceBackend } from "./backends/reference/index.js";
+
+registerBackend("reference", () => new ReferenceBackend());
+
+export { Tensor, type TensorLike, type NestedArray } from "./tensor.js";
+export type { DType, TypedArray } from "./core/dtype.js";
+export { isFloat, promote } from "./core/dtype.js";
+export { OpError } from "./core/errors.js";
+export { broadcastShapes, numel, type Shape } from "./core/shape.js";
+export type { Backend, MemoryStats } from "./backend/backend.js";
+export type { DeviceBuffer, View } from "./backend/view.js";
+export { registerBackend, setBackend, getBackend, withBackend, currentBackendName } from "./backend/registry.js";
+export { ReferenceBackend } from "./backends/reference/index.js";
+export { apply, pushInterceptor, popInterceptor, withoutInterceptors, type Interceptor } from "./dispatch.js";
+export { infer, kindOf, type PrimitiveCall, type PrimitiveName, type CallOf, type Meta } from "./ops/primitives.js";
+export { tidy, dispose } from "./memory/scope.js";
+export { memoryStats } from "./memory/stats.js";
+export * from "./ops/creation.js";
+export * from "./ops/elementwise.js";
+export * from "./ops/reduce.js";
+export * from "./ops/movement.js";
+export * from "./ops/indexing.js";
+export { matmul } from "./ops/linalg.js";
+export { softmax, logSoftmax } from "./composite/softmax.js";
+export { crossEntropy, type CrossEntropyOptions } from "./composite/loss.js";
+export { layerNorm, rmsNorm } from "./composite/norm.js";
+export { scaledDotProductAttention, type AttentionOptions } from "./composite/attention.js";
+export { Rng } from "./random/rng.js";
+export { threefry2x32 } from "./random/threefry.js";
+export { flatten, unflatten, treeMap, treePaths, type Tree, type TreeDef } from "./tree.js";

@@ -1,0 +1,198 @@
+/** The reference backend's kernels: plain loops over strided views, arithmetic in float64. */
+import { roundTo, typedArray, type DType, type TypedArray } from "../../core/dtype.js";
+import { OpError } from "../../core/errors.js";
+import { numel, type Shape } from "../../core/shape.js";
+import { elementOffsets } from "../../core/strided.js";
+import type { View } from "../../backend/view.js";
+import type { ArgReduceOp, BinaryOp, CallOf, RandomDist, ReduceOp, UnaryOp } from "../../ops/primitives.js";
+import { bernoulliFromWord, normalFromWords, randomWords, uniformFromWords } from "../../random/threefry.js";
+import { BINARY, INT_BINARY, UNARY } from "./scalar.js";
+
+/** Reads a view's elements (through its strides) as float64 numbers. */
+export type Reader = (v: View) => { data: TypedArray; offsets: Int32Array };
+
+export interface Out {
+  data: TypedArray;
+  dtype: DType;
+  shape: Shape;
+}
+
+/** Stores every value with the output dtype's rounding (float32 rounds, int32 truncates). */
+function store(out: Out, i: number, v: number): void {
+  out.data[i] = roundTo(out.dtype, v);
+}
+
+export function unary(fn: (x: number) => number, x: { data: TypedArray; offsets: Int32Array }, out: Out): void {
+  const { data, offsets } = x;
+  for (let i = 0; i < offsets.length; i++) store(out, i, fn(data[offsets[i]!]!));
+}
+
+export function unaryOp(op: UnaryOp | "pow_scalar" | "copy" | "cast", exponent: number) {
+  if (op === "pow_scalar") return (x: number) => Math.pow(x, exponent);
+  if (op === "copy" || op === "cast") return (x: number) => x;
+  return UNARY[op];
+}
+
+export function binary(op: BinaryOp, a: { data: TypedArray; offsets: Int32Array }, b: { data: TypedArray; offsets: Int32Array }, inDType: DType, out: Out): void {
+  const fn = (inDType === "int32" && INT_BINARY[op]) || BINARY[op];
+  for (let i = 0; i < a.offsets.length; i++) store(out, i, fn(a.data[a.offsets[i]!]!, b.data[b.offsets[i]!]!));
+}
+
+export function where(c: { data: TypedArray; offsets: Int32Array }, a: { data: TypedArray; offsets: Int32Array }, b: { data: TypedArray; offsets: Int32Array }, out: Out): void {
+  for (let i = 0; i < c.offsets.length; i++) {
+    store(out, i, c.data[c.offsets[i]!] ? a.data[a.offsets[i]!]! : b.data[b.offsets[i]!]!);
+  }
+}
+
+/** Maps each input element to its output slot (reduced axes collapse to index 0). */
+function reduceSlots(shape: Shape, isReduced: (axis: number) => boolean): Int32Array {
+  const outStrides: number[] = [];
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    outStrides[i] = isReduced(i) ? 0 : s;
+    if (!isReduced(i)) s *= shape[i]!;
+  }
+  return elementOffsets({ shape, strides: outStrides, offset: 0 });
+}
+
+export function reduce(op: ReduceOp, x: { data: TypedArray; offsets: Int32Array }, shape: Shape, axes: readonly number[], out: Out): void {
+  const slots = reduceSlots(shape, (a) => axes.includes(a));
+  const n = numel(out.shape);
+  const acc = new Float64Array(n).fill(op === "sum" ? 0 : op === "max" ? -Infinity : Infinity);
+  for (let i = 0; i < x.offsets.length; i++) {
+    const v = x.data[x.offsets[i]!]!;
+    const j = slots[i]!;
+    const a = acc[j]!;
+    if (op === "sum") acc[j] = a + v;
+    else if (a !== a) continue;
+    else if (v !== v || (op === "max" ? v > a : v < a)) acc[j] = v;
+  }
+  for (let j = 0; j < n; j++) store(out, j, acc[j]!);
+}
+
+export function argReduce(op: ArgReduceOp, x: { data: TypedArray; offsets: Int32Array }, shape: Shape, axis: number, out: Out): void {
+  const slots = reduceSlots(shape, (a) => a === axis);
+  const n = numel(out.shape);
+  const best = new Float64Array(n).fill(NaN);
+  const seen = new Uint8Array(n);
+  const pos = axisPositions(shape, axis);
+  for (let i = 0; i < x.offsets.length; i++) {
+    const v = x.data[x.offsets[i]!]!;
+    const j = slots[i]!;
+    const b = best[j]!;
+    // First occurrence wins; NaN counts as the extreme (as in NumPy/torch).
+    const better = !seen[j] || (b === b && (v !== v || (op === "argmax" ? v > b : v < b)));
+    if (better) {
+      best[j] = v;
+      out.data[j] = pos[i]!;
+      seen[j] = 1;
+    }
+  }
+}
+
+/** For each element in row-major order, its index along `axis`. */
+function axisPositions(shape: Shape, axis: number): Int32Array {
+  const strides = shape.map((_, i) => (i === axis ? 1 : 0));
+  return elementOffsets({ shape, strides, offset: 0 });
+}
+
+export function cumsum(x: { data: TypedArray; offsets: Int32Array }, shape: Shape, axis: number, out: Out): void {
+  const pos = axisPositions(shape, axis);
+  const inner = numel(shape.slice(axis + 1));
+  const acc = new Float64Array(x.offsets.length);
+  for (let i = 0; i < x.offsets.length; i++) {
+    const v = x.data[x.offsets[i]!]!;
+    acc[i] = pos[i] === 0 ? v : acc[i - inner]! + v;
+    store(out, i, acc[i]!);
+  }
+}
+
+export function matmul(a: View, b: View, read: Reader, out: Out): void {
+  const sa = a.shape, sb = b.shape;
+  const r = sa.length;
+  const [m, k] = [sa[r - 2]!, sa[r - 1]!];
+  const n = sb[r - 1]!;
+  const batch = numel(out.shape.slice(0, -2));
+  const A = read(a), B = read(b);
+  const acc = new Float64Array(n);
+  for (let bi = 0; bi < batch; bi++) {
+    for (let i = 0; i < m; i++) {
+      acc.fill(0);
+      for (let p = 0; p < k; p++) {
+        const av = A.data[A.offsets[(bi * m + i) * k + p]!]!;
+        const rowB = (bi * k + p) * n;
+        for (let j = 0; j < n; j++) acc[j] += av * B.data[B.offsets[rowB + j]!]!;
+      }
+      for (let j = 0; j < n; j++) store(out, (bi * m + i) * n + j, acc[j]!);
+    }
+  }
+}
+
+export function concat(inputs: readonly View[], read: Reader, axis: number, out: Out): void {
+  const outer = numel(out.shape.slice(0, axis));
+  const inner = numel(out.shape.slice(axis + 1));
+  const outRow = out.shape[axis]! * inner;
+  let at = 0;
+  for (const v of inputs) {
+    const { data, offsets } = read(v);
+    const row = v.shape[axis]! * inner;
+    for (let o = 0; o < outer; o++) for (let i = 0; i < row; i++) store(out, o * outRow + at + i, data[offsets[o * row + i]!]!);
+    at += row;
+  }
+}
+
+/** Position in `target` (contiguous, shape `tshape`) of element i of `ishape`, with axis coordinate replaced by idx. */
+function indexedOffsets(op: string, ishape: Shape, tshape: Shape, axis: number, idx: { data: TypedArray; offsets: Int32Array }): Int32Array {
+  const tstrides: number[] = [];
+  let s = 1;
+  for (let i = tshape.length - 1; i >= 0; i--) (tstrides[i] = s), (s *= tshape[i]!);
+  const base = elementOffsets({ shape: ishape, strides: tstrides.map((t, i) => (i === axis ? 0 : t)), offset: 0 });
+  const len = tshape[axis]!;
+  for (let i = 0; i < base.length; i++) {
+    let j = idx.data[idx.offsets[i]!]!;
+    if (j < 0) j += len;
+    if (j < 0 || j >= len) throw new OpError(op, `index ${idx.data[idx.offsets[i]!]} is out of range for axis ${axis} of size ${len}`);
+    base[i] += j * tstrides[axis]!;
+  }
+  return base;
+}
+
+export function gather(x: View, idx: View, read: Reader, axis: number, out: Out): void {
+  const X = read({ ...x, shape: x.shape });
+  const pos = indexedOffsets("gather", idx.shape, x.shape, axis, read(idx));
+  for (let i = 0; i < pos.length; i++) store(out, i, X.data[X.offsets[pos[i]!]!]!);
+}
+
+export function scatterAdd(base: View, idx: View, src: View, read: Reader, axis: number, out: Out): void {
+  const B = read(base);
+  const acc = new Float64Array(B.offsets.length);
+  for (let i = 0; i < acc.length; i++) acc[i] = B.data[B.offsets[i]!]!;
+  const pos = indexedOffsets("scatter_add", idx.shape, base.shape, axis, read(idx));
+  const S = read(src);
+  // Sequential order of accumulation: deterministic.
+  for (let i = 0; i < pos.length; i++) acc[pos[i]!] += S.data[S.offsets[i]!]!;
+  for (let i = 0; i < acc.length; i++) store(out, i, acc[i]!);
+}
+
+export function pad(x: { data: TypedArray; offsets: Int32Array }, shape: Shape, pads: CallOf<"pad">["pads"], out: Out): void {
+  const ostrides: number[] = [];
+  let s = 1;
+  for (let i = out.shape.length - 1; i >= 0; i--) (ostrides[i] = s), (s *= out.shape[i]!);
+  const start = pads.reduce((acc, [before], i) => acc + before * ostrides[i]!, 0);
+  const dst = elementOffsets({ shape, strides: ostrides, offset: start });
+  for (let i = 0; i < dst.length; i++) store(out, dst[i]!, x.data[x.offsets[i]!]!);
+}
+
+export function random(dist: RandomDist, key: readonly [number, number], counter: number, p: number, out: Out): void {
+  for (let i = 0; i < out.data.length; i++) {
+    const [w0, w1] = randomWords(key, counter, i);
+    const v = dist === "normal" ? normalFromWords(w0, w1) : dist === "uniform" ? uniformFromWords(w0, w1, out.dtype !== "float64") : +bernoulliFromWord(w0, p);
+    store(out, i, v);
+  }
+}
+
+export function fill(out: Out, value: (i: number) => number): void {
+  for (let i = 0; i < out.data.length; i++) store(out, i, value(i));
+}
+
+export const newArray = typedArray;

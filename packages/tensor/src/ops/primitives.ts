@@ -1,0 +1,241 @@
+import { isFloat, type DType, type TypedArray } from "../core/dtype.js";
+import { OpError, fmtShape } from "../core/errors.js";
+import { broadcastShapes, numel, shapesEqual, type Shape } from "../core/shape.js";
+
+/**
+ * The primitive op set: every tensor operation is one of these, and each backend, the
+ * autograd rules and the tracer speak exactly this vocabulary.
+ */
+export const UNARY_FLOAT_OPS = [
+  "exp", "log", "sqrt", "rsqrt", "sin", "cos", "tanh", "sigmoid", "gelu_tanh", "gelu_erf", "silu", "reciprocal", "erf",
+] as const;
+export const UNARY_NUMERIC_OPS = ["neg", "abs", "sign", "relu", "square"] as const;
+export const BINARY_ARITH_OPS = ["add", "sub", "mul", "div", "pow", "maximum", "minimum"] as const;
+export const COMPARE_OPS = ["eq", "ne", "lt", "le", "gt", "ge"] as const;
+export const LOGICAL_OPS = ["logical_and", "logical_or"] as const;
+export const REDUCE_OPS = ["sum", "max", "min"] as const;
+export const ARG_REDUCE_OPS = ["argmax", "argmin"] as const;
+
+export type UnaryOp = (typeof UNARY_FLOAT_OPS)[number] | (typeof UNARY_NUMERIC_OPS)[number] | "logical_not";
+export type BinaryOp = (typeof BINARY_ARITH_OPS)[number] | (typeof COMPARE_OPS)[number] | (typeof LOGICAL_OPS)[number];
+export type ReduceOp = (typeof REDUCE_OPS)[number];
+export type ArgReduceOp = (typeof ARG_REDUCE_OPS)[number];
+export type RandomDist = "uniform" | "normal" | "bernoulli";
+
+export type PrimitiveCall =
+  | { op: UnaryOp }
+  | { op: "pow_scalar"; exponent: number }
+  | { op: BinaryOp }
+  /** Reductions keep reduced dims as size 1; the frontend drops them with a reshape. */
+  | { op: ReduceOp; axes: readonly number[] }
+  | { op: ArgReduceOp; axis: number }
+  | { op: "cumsum"; axis: number }
+  /** Batched matmul over [..., m, k] x [..., k, n]; batch dims broadcast. */
+  | { op: "matmul" }
+  | { op: "where" }
+  | { op: "cast"; dtype: DType }
+  | { op: "copy" }
+  | { op: "concat"; axis: number }
+  /** out[..i..] = x[..idx[..i..]..] along `axis` (torch.gather / take_along_axis). */
+  | { op: "gather"; axis: number }
+  /** out = base; out[..idx[..i..]..] += src[..i..] along `axis` (torch.scatter_add). */
+  | { op: "scatter_add"; axis: number }
+  /** Zero padding: pads[d] = [before, after], both ≥ 0. */
+  | { op: "pad"; pads: readonly (readonly [number, number])[] }
+  | { op: "constant"; data: TypedArray; shape: Shape; dtype: DType }
+  | { op: "full"; value: number; shape: Shape; dtype: DType }
+  | { op: "arange"; start: number; step: number; shape: Shape; dtype: DType }
+  /** Counter-based: element i is a function of (key, counter + i) only. */
+  | { op: "random"; dist: RandomDist; key: readonly [number, number]; counter: number; p: number; shape: Shape; dtype: DType }
+  // View ops: no backend work, the result shares its input's buffer.
+  | { op: "reshape"; shape: Shape }
+  | { op: "permute"; perm: readonly number[] }
+  | { op: "expand"; shape: Shape }
+  | { op: "slice"; starts: readonly number[]; steps: readonly number[]; shape: Shape }
+  | { op: "stop_gradient" };
+
+export type PrimitiveName = PrimitiveCall["op"];
+export type CallOf<N extends PrimitiveName> = Extract<PrimitiveCall, { op: N }>;
+
+export type Kind = "unary" | "binary" | "reduce" | "source" | "view" | "other";
+
+export interface Meta {
+  readonly shape: Shape;
+  readonly dtype: DType;
+}
+
+const set = (xs: readonly string[]) => new Set<string>(xs);
+const UNARY_FLOAT = set(UNARY_FLOAT_OPS);
+const UNARY_NUMERIC = set(UNARY_NUMERIC_OPS);
+const ARITH = set(BINARY_ARITH_OPS);
+const COMPARE = set(COMPARE_OPS);
+const LOGICAL = set(LOGICAL_OPS);
+const VIEWS = set(["reshape", "permute", "expand", "slice", "stop_gradient"]);
+const SOURCES = set(["constant", "full", "arange", "random"]);
+
+export function kindOf(op: PrimitiveName): Kind {
+  if (UNARY_FLOAT.has(op) || UNARY_NUMERIC.has(op) || op === "logical_not" || op === "pow_scalar" || op === "cast" || op === "copy") return "unary";
+  if (ARITH.has(op) || COMPARE.has(op) || LOGICAL.has(op) || op === "where") return "binary";
+  if (op === "sum" || op === "max" || op === "min" || op === "argmax" || op === "argmin") return "reduce";
+  if (VIEWS.has(op)) return "view";
+  if (SOURCES.has(op)) return "source";
+  return "other";
+}
+
+const desc = (m: Meta) => `${fmtShape(m.shape)} ${m.dtype}`;
+
+function arity(op: string, inputs: readonly Meta[], n: number): void {
+  if (inputs.length !== n) throw new OpError(op, `expects ${n} input(s), got ${inputs.length}`);
+}
+
+function sameDType(op: string, inputs: readonly Meta[]): DType {
+  const d = inputs[0]!.dtype;
+  if (inputs.some((m) => m.dtype !== d)) throw new OpError(op, `inputs must share a dtype, got ${inputs.map(desc).join(" and ")}`);
+  return d;
+}
+
+/** Shape and dtype of a primitive's output; throws an OpError naming the op and operands. */
+export function infer(call: PrimitiveCall, inputs: readonly Meta[]): Meta {
+  const op = call.op;
+  const x = inputs[0]!;
+  switch (call.op) {
+    case "matmul": {
+      arity(op, inputs, 2);
+      const [a, b] = inputs as [Meta, Meta];
+      const dtype = sameDType(op, inputs);
+      if (!isFloat(dtype) && dtype !== "int32") throw new OpError(op, `needs numeric inputs, got ${desc(a)} and ${desc(b)}`);
+      if (a.shape.length < 2 || b.shape.length < 2) throw new OpError(op, `primitive needs rank ≥ 2, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+      const [m, k] = a.shape.slice(-2) as [number, number];
+      const [k2, n] = b.shape.slice(-2) as [number, number];
+      if (k !== k2) throw new OpError(op, `inner dimensions differ: a ${fmtShape(a.shape)} has ${k} columns, b ${fmtShape(b.shape)} has ${k2} rows`);
+      const batch = broadcastShapes(op, a.shape.slice(0, -2), b.shape.slice(0, -2));
+      return { shape: [...batch, m, n], dtype };
+    }
+    case "where": {
+      arity(op, inputs, 3);
+      const [c, a, b] = inputs as [Meta, Meta, Meta];
+      if (c.dtype !== "bool") throw new OpError(op, `condition must be bool, got ${desc(c)}`);
+      return { shape: broadcastShapes(op, c.shape, a.shape, b.shape), dtype: sameDType(op, [a, b]) };
+    }
+    case "pow_scalar":
+      arity(op, inputs, 1);
+      if (!isFloat(x.dtype)) throw new OpError(op, `needs a float input, got ${desc(x)}`);
+      return x;
+    case "cast":
+      arity(op, inputs, 1);
+      return { shape: x.shape, dtype: call.dtype };
+    case "copy":
+      arity(op, inputs, 1);
+      return x;
+    case "sum":
+    case "max":
+    case "min":
+      arity(op, inputs, 1);
+      if (x.dtype === "bool" && op !== "sum") throw new OpError(op, `needs a numeric input, got ${desc(x)}`);
+      if (op !== "sum" && call.axes.some((a) => x.shape[a] === 0)) throw new OpError(op, `cannot reduce an empty axis of ${fmtShape(x.shape)}: ${op} has no identity`);
+      return { shape: x.shape.map((d, i) => (call.axes.includes(i) ? 1 : d)), dtype: x.dtype === "bool" ? "int32" : x.dtype };
+    case "argmax":
+    case "argmin":
+      arity(op, inputs, 1);
+      if (x.shape[call.axis] === 0) throw new OpError(op, `cannot reduce an empty axis of ${fmtShape(x.shape)}`);
+      return { shape: x.shape.map((d, i) => (i === call.axis ? 1 : d)), dtype: "int32" };
+    case "cumsum":
+      arity(op, inputs, 1);
+      return { shape: x.shape, dtype: x.dtype === "bool" ? "int32" : x.dtype };
+    case "concat": {
+      if (inputs.length === 0) throw new OpError(op, "needs at least one input");
+      const dtype = sameDType(op, inputs);
+      let total = 0;
+      for (const m of inputs) {
+        const ok = m.shape.length === x.shape.length && m.shape.every((d, i) => i === call.axis || d === x.shape[i]);
+        if (!ok) throw new OpError(op, `shapes ${inputs.map((i) => fmtShape(i.shape)).join(", ")} differ outside axis ${call.axis}`);
+        total += m.shape[call.axis]!;
+      }
+      return { shape: x.shape.map((d, i) => (i === call.axis ? total : d)), dtype };
+    }
+    case "gather": {
+      arity(op, inputs, 2);
+      const idx = inputs[1]!;
+      if (idx.dtype !== "int32") throw new OpError(op, `indices must be int32, got ${desc(idx)}`);
+      if (idx.shape.length !== x.shape.length || idx.shape.some((d, i) => i !== call.axis && d > x.shape[i]!)) {
+        throw new OpError(op, `indices ${fmtShape(idx.shape)} must have the rank of the input ${fmtShape(x.shape)} and no larger dims off axis ${call.axis}`);
+      }
+      return { shape: idx.shape, dtype: x.dtype };
+    }
+    case "scatter_add": {
+      arity(op, inputs, 3);
+      const [base, idx, src] = inputs as [Meta, Meta, Meta];
+      if (idx.dtype !== "int32") throw new OpError(op, `indices must be int32, got ${desc(idx)}`);
+      sameDType(op, [base, src]);
+      if (!shapesEqual(idx.shape, src.shape) || idx.shape.length !== base.shape.length || idx.shape.some((d, i) => i !== call.axis && d > base.shape[i]!)) {
+        throw new OpError(op, `indices ${fmtShape(idx.shape)} and source ${fmtShape(src.shape)} must match and fit in base ${fmtShape(base.shape)} off axis ${call.axis}`);
+      }
+      return base;
+    }
+    case "pad":
+      arity(op, inputs, 1);
+      if (call.pads.length !== x.shape.length || call.pads.some(([a, b]) => a < 0 || b < 0 || !Number.isInteger(a) || !Number.isInteger(b))) {
+        throw new OpError(op, `pads ${JSON.stringify(call.pads)} must give [before, after] ≥ 0 for each of the ${x.shape.length} dims of ${fmtShape(x.shape)}`);
+      }
+      return { shape: x.shape.map((d, i) => d + call.pads[i]![0] + call.pads[i]![1]), dtype: x.dtype };
+    case "constant":
+      if (call.data.length !== numel(call.shape)) throw new OpError(op, `${call.data.length} values do not fill shape ${fmtShape(call.shape)}`);
+      return call;
+    case "full":
+    case "arange":
+    case "random":
+      return call;
+    case "reshape":
+      arity(op, inputs, 1);
+      if (numel(call.shape) !== numel(x.shape)) throw new OpError(op, `cannot reshape ${fmtShape(x.shape)} (${numel(x.shape)} elements) to ${fmtShape(call.shape)} (${numel(call.shape)} elements)`);
+      return { shape: call.shape, dtype: x.dtype };
+    case "permute": {
+      arity(op, inputs, 1);
+      const p = call.perm;
+      if (p.length !== x.shape.length || [...p].sort((a, b) => a - b).some((v, i) => v !== i)) {
+        throw new OpError(op, `[${p}] is not a permutation of the ${x.shape.length} axes of ${fmtShape(x.shape)}`);
+      }
+      return { shape: p.map((i) => x.shape[i]!), dtype: x.dtype };
+    }
+    case "expand": {
+      arity(op, inputs, 1);
+      const s = call.shape;
+      const off = s.length - x.shape.length;
+      if (off < 0 || x.shape.some((d, i) => d !== 1 && d !== s[off + i])) throw new OpError(op, `cannot expand ${fmtShape(x.shape)} to ${fmtShape(s)}`);
+      return { shape: s, dtype: x.dtype };
+    }
+    case "slice":
+      arity(op, inputs, 1);
+      return { shape: call.shape, dtype: x.dtype };
+    case "stop_gradient":
+      arity(op, inputs, 1);
+      return x;
+  }
+  // Elementwise unary and binary ops.
+  if (UNARY_FLOAT.has(op)) {
+    arity(op, inputs, 1);
+    if (!isFloat(x.dtype)) throw new OpError(op, `needs a float input, got ${desc(x)}`);
+    return x;
+  }
+  if (UNARY_NUMERIC.has(op)) {
+    arity(op, inputs, 1);
+    if (x.dtype === "bool") throw new OpError(op, `needs a numeric input, got ${desc(x)}`);
+    return x;
+  }
+  if (op === "logical_not") {
+    arity(op, inputs, 1);
+    if (x.dtype !== "bool") throw new OpError(op, `needs a bool input, got ${desc(x)}`);
+    return x;
+  }
+  arity(op, inputs, 2);
+  const dtype = sameDType(op, inputs);
+  const shape = broadcastShapes(op, x.shape, inputs[1]!.shape);
+  if (COMPARE.has(op)) return { shape, dtype: "bool" };
+  if (LOGICAL.has(op)) {
+    if (dtype !== "bool") throw new OpError(op, `needs bool inputs, got ${inputs.map(desc).join(" and ")}`);
+    return { shape, dtype };
+  }
+  if (dtype === "bool") throw new OpError(op, `needs numeric inputs, got ${inputs.map(desc).join(" and ")}`);
+  if ((op === "pow" || op === "div") && !isFloat(dtype)) throw new OpError(op, `needs float inputs, got ${inputs.map(desc).join(" and ")}`);
+  return { shape, dtype };
+}
