@@ -24,17 +24,6 @@ export function popInterceptor(i: Interceptor): void {
   interceptors = interceptors.slice(0, -1);
 }
 
-/** Runs fn with no interceptor seeing its ops (how `noGrad` works). */
-export function withoutInterceptors<T>(fn: () => T): T {
-  const saved = interceptors;
-  interceptors = [];
-  try {
-    return fn();
-  } finally {
-    interceptors = saved;
-  }
-}
-
 function backendOf(call: PrimitiveCall, inputs: readonly Tensor[]): Backend {
   if (inputs.length === 0) return getBackend();
   const b = inputs[0]!.storage.backend;

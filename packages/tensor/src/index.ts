@@ -12,7 +12,7 @@ export type { Backend, MemoryStats } from "./backend/backend.js";
 export type { DeviceBuffer, View } from "./backend/view.js";
 export { registerBackend, setBackend, getBackend, withBackend, currentBackendName } from "./backend/registry.js";
 export { ReferenceBackend } from "./backends/reference/index.js";
-export { apply, pushInterceptor, popInterceptor, withoutInterceptors, type Interceptor } from "./dispatch.js";
+export { apply, pushInterceptor, popInterceptor, type Interceptor } from "./dispatch.js";
 export { infer, kindOf, type PrimitiveCall, type PrimitiveName, type CallOf, type Meta } from "./ops/primitives.js";
 export { tidy, dispose } from "./memory/scope.js";
 export { memoryStats } from "./memory/stats.js";

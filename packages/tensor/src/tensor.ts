@@ -25,7 +25,7 @@ const finalizer = new FinalizationRegistry<Storage>((s) => s.release());
  * Views (reshape, permute, slice, expand) share the buffer; ops never mutate their inputs.
  */
 export class Tensor implements Disposable, Layout {
-  readonly id = nextId++;
+  #id: number;
   #storage: Storage;
   #layout: Layout;
   #disposed = false;
@@ -36,13 +36,19 @@ export class Tensor implements Disposable, Layout {
     storage: Storage,
     readonly dtype: DType,
     layout: Layout,
+    id = nextId++,
   ) {
+    this.#id = id;
     this.#storage = storage.retain();
     this.#layout = layout;
     finalizer.register(this, storage, this);
     track(this);
   }
 
+  /** Identifies the value: aliases share it, `assign` gives a new one. Autograd and tracing key on it. */
+  get id(): number {
+    return this.#id;
+  }
   get storage(): Storage {
     return this.#storage;
   }
@@ -92,12 +98,23 @@ export class Tensor implements Disposable, Layout {
     }
     if (this.#disposed) throw new OpError("assign", "target tensor was disposed");
     const old = this.#storage;
+    this.#id = nextId++;
     this.#storage = value.storage.retain();
     this.#layout = { shape: value.shape, strides: value.strides, offset: value.offset };
     finalizer.unregister(this);
     finalizer.register(this, this.#storage, this);
     old.release();
     return this;
+  }
+
+  /**
+   * Another handle on the same value (same id and buffer), outside every scope: how a tape
+   * keeps what its backward pass needs alive after the scope that made it has ended.
+   * The caller disposes it.
+   */
+  alias(): Tensor {
+    this.assertLive("alias");
+    return new Tensor(this.#storage, this.dtype, this.#layout, this.#id).keep();
   }
 
   /** A contiguous copy of the elements in row-major order. */

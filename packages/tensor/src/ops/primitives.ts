@@ -55,7 +55,8 @@ export type PrimitiveCall =
   | { op: "stop_gradient" };
 
 export type PrimitiveName = PrimitiveCall["op"];
-export type CallOf<N extends PrimitiveName> = Extract<PrimitiveCall, { op: N }>;
+/** The call type of one primitive (ops that share a union member, like the reductions, narrow to it). */
+export type CallOf<N extends PrimitiveName> = PrimitiveCall extends infer C ? (C extends { op: infer O } ? (N extends O ? C & { op: N } : never) : never) : never;
 
 export type Kind = "unary" | "binary" | "reduce" | "source" | "view" | "other";
 
