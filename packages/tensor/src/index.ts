@@ -1,7 +1,14 @@
 import { registerBackend } from "./backend/registry.js";
 import { ReferenceBackend } from "./backends/reference/index.js";
+import { WasmBackend } from "./backends/wasm/backend.js";
 
 registerBackend("reference", () => new ReferenceBackend());
+registerBackend("wasm", () => new WasmBackend({ threads: threadsFromEnv() }));
+
+function threadsFromEnv(): number | undefined {
+  const v = process.env.EQUIGRAD_THREADS;
+  return v === undefined || v === "" ? undefined : Number(v);
+}
 
 export { Tensor, type TensorLike, type NestedArray } from "./tensor.js";
 export type { DType, TypedArray } from "./core/dtype.js";
@@ -12,6 +19,7 @@ export type { Backend, MemoryStats } from "./backend/backend.js";
 export type { DeviceBuffer, View } from "./backend/view.js";
 export { registerBackend, setBackend, getBackend, withBackend, currentBackendName } from "./backend/registry.js";
 export { ReferenceBackend } from "./backends/reference/index.js";
+export { WasmBackend, type WasmBackendOptions } from "./backends/wasm/backend.js";
 export { apply, pushInterceptor, popInterceptor, type Interceptor } from "./dispatch.js";
 export { infer, kindOf, type PrimitiveCall, type PrimitiveName, type CallOf, type Meta } from "./ops/primitives.js";
 export { tidy, dispose } from "./memory/scope.js";

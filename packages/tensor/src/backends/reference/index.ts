@@ -38,7 +38,8 @@ export class ReferenceBackend implements Backend {
   }
 
   read(view: View): TypedArray {
-    const { data, offsets } = this.#read(view);
+    const data = asRef(view.buffer).data;
+    const offsets = elementOffsets(view);
     const out = typedArray(view.dtype, offsets.length);
     for (let i = 0; i < offsets.length; i++) out[i] = data[offsets[i]!]!;
     return out;
@@ -54,50 +55,56 @@ export class ReferenceBackend implements Backend {
     return { liveBuffers: this.#live.size, liveBytes: this.#bytes };
   }
 
-  #read = (v: View): { data: TypedArray; offsets: Int32Array } => ({ data: asRef(v.buffer).data, offsets: elementOffsets(v) });
-
-  run(call: PrimitiveCall, inputs: readonly View[], outView: View): void {
-    const out: K.Out = { data: asRef(outView.buffer).data, dtype: outView.dtype, shape: outView.shape };
-    const read = this.#read;
-    const [x, y, z] = inputs;
-    switch (call.op) {
-      case "matmul":
-        return K.matmul(x!, y!, read, out);
-      case "where":
-        return K.where(read(x!), read(y!), read(z!), out);
-      case "sum":
-      case "max":
-      case "min":
-        return K.reduce(call.op, read(x!), x!.shape, call.axes, out);
-      case "argmax":
-      case "argmin":
-        return K.argReduce(call.op, read(x!), x!.shape, call.axis, out);
-      case "cumsum":
-        return K.cumsum(read(x!), x!.shape, call.axis, out);
-      case "concat":
-        return K.concat(inputs, read, call.axis, out);
-      case "gather":
-        return K.gather(x!, y!, read, call.axis, out);
-      case "scatter_add":
-        return K.scatterAdd(x!, y!, z!, read, call.axis, out);
-      case "pad":
-        return K.pad(read(x!), x!.shape, call.pads, out);
-      case "constant":
-        return this.write(outView.buffer, call.data);
-      case "full":
-        return K.fill(out, () => call.value);
-      case "arange":
-        return K.fill(out, (i) => call.start + i * call.step);
-      case "random":
-        return K.random(call.dist, call.key, call.counter, call.p, out);
-      case "pow_scalar":
-      case "copy":
-      case "cast":
-        return K.unary(K.unaryOp(call.op, call.op === "pow_scalar" ? call.exponent : 0), read(x!), out);
-    }
-    const kind = kindOf(call.op);
-    if (kind === "unary") return K.unary(K.unaryOp(call.op as UnaryOp, 0), read(x!), out);
-    if (kind === "binary") return K.binary(call.op as BinaryOp, read(x!), read(y!), x!.dtype, out);
-    throw new OpError(call.op, "the reference backend has no kernel for this primitive");
+  run(call: PrimitiveCall, inputs: readonly View[], out: View): void {
+    runReference(call, inputs, out, (b) => asRef(b).data);
   }
+}
+
+/**
+ * Runs a primitive with the reference kernels over any memory: `dataOf` maps a buffer to a
+ * typed array of its elements. Other backends use it for ops they have no kernel for.
+ */
+export function runReference(call: PrimitiveCall, inputs: readonly View[], outView: View, dataOf: (b: DeviceBuffer) => TypedArray): void {
+  const out: K.Out = { data: dataOf(outView.buffer), dtype: outView.dtype, shape: outView.shape };
+  const read: K.Reader = (v) => ({ data: dataOf(v.buffer), offsets: elementOffsets(v) });
+  const [x, y, z] = inputs;
+  switch (call.op) {
+    case "matmul":
+      return K.matmul(x!, y!, read, out);
+    case "where":
+      return K.where(read(x!), read(y!), read(z!), out);
+    case "sum":
+    case "max":
+    case "min":
+      return K.reduce(call.op, read(x!), x!.shape, call.axes, out);
+    case "argmax":
+    case "argmin":
+      return K.argReduce(call.op, read(x!), x!.shape, call.axis, out);
+    case "cumsum":
+      return K.cumsum(read(x!), x!.shape, call.axis, out);
+    case "concat":
+      return K.concat(inputs, read, call.axis, out);
+    case "gather":
+      return K.gather(x!, y!, read, call.axis, out);
+    case "scatter_add":
+      return K.scatterAdd(x!, y!, z!, read, call.axis, out);
+    case "pad":
+      return K.pad(read(x!), x!.shape, call.pads, out);
+    case "constant":
+      return out.data.set(call.data);
+    case "full":
+      return K.fill(out, () => call.value);
+    case "arange":
+      return K.fill(out, (i) => call.start + i * call.step);
+    case "random":
+      return K.random(call.dist, call.key, call.counter, call.p, out);
+    case "pow_scalar":
+    case "copy":
+    case "cast":
+      return K.unary(K.unaryOp(call.op, call.op === "pow_scalar" ? call.exponent : 0), read(x!), out);
+  }
+  const kind = kindOf(call.op);
+  if (kind === "unary") return K.unary(K.unaryOp(call.op as UnaryOp, 0), read(x!), out);
+  if (kind === "binary") return K.binary(call.op as BinaryOp, read(x!), read(y!), x!.dtype, out);
+  throw new OpError(call.op, "the reference backend has no kernel for this primitive");
 }

@@ -1,0 +1,106 @@
+import { dtypeInfo, type DType, type TypedArray } from "../../core/dtype.js";
+import { elementOffsets, isContiguous } from "../../core/strided.js";
+import type { Backend, MemoryStats } from "../../backend/backend.js";
+import type { DeviceBuffer, View } from "../../backend/view.js";
+import type { PrimitiveCall } from "../../ops/primitives.js";
+import { runReference } from "../reference/index.js";
+import { hasSimd128, hasThreads, wasmApi, type WasmMemory } from "./asm/index.js";
+import { Allocator } from "./allocator.js";
+import { KernelCache } from "./kernel-cache.js";
+import { Pool } from "./pool.js";
+import { planKernel } from "./kernels/index.js";
+
+export interface WasmBuffer extends DeviceBuffer {
+  /** Byte address in the shared memory. */
+  readonly ptr: number;
+}
+
+export interface WasmBackendOptions {
+  /** Worker threads including the calling one (default: all cores). */
+  threads?: number;
+  /** Initial memory in 64 KiB pages. */
+  initialPages?: number;
+}
+
+const ARRAYS = { float32: Float32Array, float64: Float64Array, int32: Int32Array, bool: Uint8Array } as const;
+
+/**
+ * The default CPU backend: WebAssembly SIMD128 kernels generated at runtime for each op's
+ * shapes and strides, run on all cores over one shared memory. Ops without a generated kernel
+ * run the reference kernels directly on the shared memory (same semantics, slower).
+ */
+export class WasmBackend implements Backend {
+  readonly name = "wasm";
+  readonly memory: WasmMemory;
+  readonly allocator: Allocator;
+  readonly pool: Pool;
+  readonly kernels: KernelCache;
+
+  constructor(opts: WasmBackendOptions = {}) {
+    if (!hasSimd128()) throw new Error("wasm backend: this JavaScript engine lacks WebAssembly SIMD128 (Node ≥ 16.4 has it); use setBackend('reference')");
+    if (!hasThreads()) throw new Error("wasm backend: shared WebAssembly memory is unavailable in this engine; use setBackend('reference')");
+    this.memory = new (wasmApi().Memory)({ initial: opts.initialPages ?? 256, maximum: 65536, shared: true });
+    this.allocator = new Allocator(this.memory);
+    this.pool = new Pool(this.memory, opts.threads);
+    this.kernels = new KernelCache(this.memory);
+  }
+
+  alloc(dtype: DType, size: number): DeviceBuffer {
+    const ptr = this.allocator.alloc(size * dtypeInfo(dtype).bytes);
+    const buf: WasmBuffer = { backend: this.name, dtype, size, ptr };
+    return buf;
+  }
+
+  free(buffer: DeviceBuffer): void {
+    this.allocator.free((buffer as WasmBuffer).ptr);
+  }
+
+  /** The buffer's elements as a typed array over the shared memory (valid until memory grows). */
+  array(buffer: DeviceBuffer): TypedArray {
+    const b = buffer as WasmBuffer;
+    return new ARRAYS[b.dtype](this.memory.buffer as ArrayBuffer, b.ptr, b.size);
+  }
+
+  read(view: View): TypedArray {
+    const src = this.array(view.buffer);
+    if (isContiguous(view) && view.offset === 0 && view.buffer.size === src.length) return src.slice(0, view.shape.reduce((a, b) => a * b, 1));
+    const offsets = elementOffsets(view);
+    const out = new ARRAYS[view.dtype](offsets.length);
+    for (let i = 0; i < offsets.length; i++) out[i] = src[offsets[i]!]!;
+    return out;
+  }
+
+  write(buffer: DeviceBuffer, data: TypedArray): void {
+    if (data.length !== buffer.size) throw new Error(`write: ${data.length} values for a buffer of ${buffer.size}`);
+    this.array(buffer).set(data);
+  }
+
+  stats(): MemoryStats {
+    const scratch = this.#scratchPtr ? 1 : 0;
+    return { liveBuffers: this.allocator.liveBlocks - scratch, liveBytes: this.allocator.liveBytes - this.#scratchBytes };
+  }
+
+  run(call: PrimitiveCall, inputs: readonly View[], out: View): void {
+    if (call.op === "full") return void this.array(out.buffer).fill(call.value);
+    if (call.op === "constant") return this.write(out.buffer, call.data);
+    const plan = planKernel(call, inputs, out);
+    if (!plan) return runReference(call, inputs, out, (b) => this.array(b));
+    const kernel = this.kernels.get(plan.key, plan.build);
+    const ptr = (v: View) => (v.buffer as WasmBuffer).ptr + v.offset * dtypeInfo(v.dtype).bytes;
+    this.pool.run(kernel, plan.args(ptr, this.#scratch(plan.scratchBytesPerThread ?? 0)), plan.units, plan.minUnitsPerThread);
+  }
+
+  #scratchPtr = 0;
+  #scratchBytes = 0;
+
+  /** One arena for every kernel's per-thread scratch, grown when a kernel needs more. */
+  #scratch(perThread: number): number {
+    const need = perThread * this.pool.threads;
+    if (need > this.#scratchBytes) {
+      if (this.#scratchPtr) this.allocator.free(this.#scratchPtr);
+      this.#scratchPtr = this.allocator.alloc(need);
+      this.#scratchBytes = need;
+    }
+    return this.#scratchPtr;
+  }
+}

@@ -1,0 +1,14 @@
+import type { View } from "../../../backend/view.js";
+import { kindOf, type PrimitiveCall } from "../../../ops/primitives.js";
+import { planElementwise } from "./elementwise.js";
+import type { KernelPlan } from "./plan.js";
+
+export type { KernelPlan } from "./plan.js";
+
+/** The generated kernel for a primitive call, or null to run the reference kernel on wasm memory. */
+export function planKernel(call: PrimitiveCall, inputs: readonly View[], out: View): KernelPlan | null {
+  if (out.shape.reduce((a, b) => a * b, 1) === 0) return null;
+  const kind = kindOf(call.op);
+  if (kind === "unary" || kind === "binary") return planElementwise(call, inputs, out);
+  return null;
+}
