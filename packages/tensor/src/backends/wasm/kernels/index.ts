@@ -1,6 +1,7 @@
 import type { View } from "../../../backend/view.js";
 import { kindOf, type PrimitiveCall } from "../../../ops/primitives.js";
 import { planElementwise } from "./elementwise.js";
+import { planReduce } from "./reduce.js";
 import type { KernelPlan } from "./plan.js";
 
 export type { KernelPlan } from "./plan.js";
@@ -10,5 +11,6 @@ export function planKernel(call: PrimitiveCall, inputs: readonly View[], out: Vi
   if (out.shape.reduce((a, b) => a * b, 1) === 0) return null;
   const kind = kindOf(call.op);
   if (kind === "unary" || kind === "binary") return planElementwise(call, inputs, out);
+  if (call.op === "sum" || call.op === "max" || call.op === "min") return inputs[0]!.shape.reduce((a, b) => a * b, 1) === 0 ? null : planReduce(call.op, call.axes, inputs[0]!, out);
   return null;
 }
