@@ -16,5 +16,6 @@ export default defineConfig({
   test: {
     include: ["packages/*/test/**/*.test.ts", "apps/*/test/**/*.test.ts"],
     testTimeout: 60_000,
+    setupFiles: ["test-setup/backend.ts"],
   },
 });

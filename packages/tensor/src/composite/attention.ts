@@ -24,7 +24,7 @@ export function scaledDotProductAttention(q: Tensor, k: Tensor, v: Tensor, opts:
   if (bk !== b || dk !== d || v.shape[0] !== b || v.shape[1] !== hkv || v.shape[2] !== tk) {
     throw new OpError("attention", `k ${fmtShape(k.shape)} and v ${fmtShape(v.shape)} do not fit q ${fmtShape(q.shape)}`);
   }
-  if (hq % hkv !== 0) throw new OpError("attention", `query heads (${hq}) must be a multiple of kv heads (${hkv})`);
+  if (hq % hkv !== 0) throw new OpError("attention", `query heads (${hq}) must be a multiple of kv heads (${hkv}): q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)}`);
   if (causal && tq > tk) throw new OpError("attention", `causal attention needs at least as many keys (${tk}) as queries (${tq})`);
   const group = hq / hkv;
   const repeat = (t: Tensor): Tensor =>

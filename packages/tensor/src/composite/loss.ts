@@ -16,7 +16,7 @@ export interface CrossEntropyOptions {
  */
 export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropyOptions = {}): Tensor {
   const { ignoreIndex = -100, reduction = "mean" } = opts;
-  if (targets.dtype !== "int32") throw new OpError("crossEntropy", `targets must be int32 class indices, got ${targets.dtype}`);
+  if (targets.dtype !== "int32") throw new OpError("crossEntropy", `targets must be int32 class indices, got ${targets.dtype} ${fmtShape(targets.shape)} (logits ${fmtShape(logits.shape)})`);
   const lead = logits.shape.slice(0, -1);
   if (logits.ndim < 1 || lead.length !== targets.ndim || lead.some((d, i) => d !== targets.shape[i])) {
     throw new OpError("crossEntropy", `logits ${fmtShape(logits.shape)} need targets of shape ${fmtShape(lead)}, got ${fmtShape(targets.shape)}`);

@@ -6,6 +6,7 @@ import { logsumexp } from "../ops/reduce.js";
 /** exp(x - max) / Σ exp(x - max) along `axis`; the shift is a constant for autograd. */
 export function softmax(x: Tensor, axis = -1): Tensor {
   const a = normalizeAxis("softmax", axis, x.ndim);
+  if (x.shape[a] === 0) return x.exp(); // nothing to normalise (and max has no identity on an empty axis)
   const e = x.sub(stopGradient(x.max(a, true))).exp();
   return e.div(e.sum(a, true));
 }

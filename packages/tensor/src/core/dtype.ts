@@ -46,7 +46,7 @@ export function roundTo(d: DType, x: number): number {
     case "int32":
       return x | 0;
     case "bool":
-      return x ? 1 : 0;
+      return x !== 0 ? 1 : 0; // NaN is nonzero: true, as in NumPy/torch
   }
 }
 

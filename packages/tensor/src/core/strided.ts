@@ -22,7 +22,8 @@ export const isContiguous = (l: Layout): boolean => {
  * have to move (NumPy's no-copy reshape rule: merged dims must be contiguous among themselves).
  */
 export function reshapeStrides(l: Layout, newShape: Shape): number[] | null {
-  if (isContiguous(l)) return contiguousStrides(newShape);
+  // An empty tensor has no elements to move: any strides view it (and the loop below needs non-zero dims).
+  if (isContiguous(l) || l.shape.includes(0)) return contiguousStrides(newShape);
   const os: number[] = [];
   const ost: number[] = [];
   l.shape.forEach((d, i) => {

@@ -1,5 +1,5 @@
 import { isFloat, promote, scalarDType, type DType } from "../core/dtype.js";
-import { OpError } from "../core/errors.js";
+import { OpError, fmtShape } from "../core/errors.js";
 import { apply } from "../dispatch.js";
 import { Tensor, type TensorLike } from "../tensor.js";
 import { full } from "./creation.js";
@@ -10,10 +10,12 @@ export function cast(x: Tensor, dtype: DType): Tensor {
 }
 
 /** Turns operands into tensors of one dtype: numbers take the tensor's dtype (weak typing). */
-function operands(op: string, a: TensorLike, b: TensorLike, floatOnly = false): [Tensor, Tensor] {
-  if (!(a instanceof Tensor) && !(b instanceof Tensor)) throw new OpError(op, "needs at least one tensor operand");
+function operands(op: string, a: TensorLike, b: TensorLike, floatOnly = false, bothScalars = false): [Tensor, Tensor] {
+  const scalars = !(a instanceof Tensor) && !(b instanceof Tensor);
+  if (scalars && !bothScalars) throw new OpError(op, "needs at least one tensor operand");
   let dtype: DType =
-    a instanceof Tensor && b instanceof Tensor ? promote(a.dtype, b.dtype)
+    scalars ? ([a, b].every((v) => typeof v === "boolean") ? "bool" : [a, b].every((v) => Number.isInteger(Number(v))) ? "int32" : "float32")
+    : a instanceof Tensor && b instanceof Tensor ? promote(a.dtype, b.dtype)
     : a instanceof Tensor ? scalarDType(b as number, a.dtype)
     : scalarDType(a, (b as Tensor).dtype);
   if (floatOnly && !isFloat(dtype)) dtype = "float32";
@@ -80,8 +82,8 @@ export function clamp(x: Tensor, lo?: number, hi?: number): Tensor {
 
 /** Picks a where cond is true, b elsewhere (all three broadcast). */
 export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
-  if (cond.dtype !== "bool") throw new OpError("where", `condition must be bool, got ${cond.dtype}; compare first (e.g. x.gt(0))`);
-  const [ta, tb] = operands("where", a, b);
+  if (cond.dtype !== "bool") throw new OpError("where", `condition must be bool, got ${cond.dtype} ${fmtShape(cond.shape)}; compare first (e.g. x.gt(0))`);
+  const [ta, tb] = operands("where", a, b, false, true);
   return apply({ op: "where" }, [cond, ta, tb]);
 }
 

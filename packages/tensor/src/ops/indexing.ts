@@ -6,21 +6,21 @@ import { arange, zeros } from "./creation.js";
 import { cast, eq, where, sub, le, ge } from "./elementwise.js";
 import { expand, reshape } from "./movement.js";
 
-function int32Index(op: string, index: Tensor): Tensor {
-  if (index.dtype !== "int32") throw new OpError(op, `indices must be int32, got ${index.dtype} ${fmtShape(index.shape)}`);
+function int32Index(op: string, index: Tensor, x?: Tensor): Tensor {
+  if (index.dtype !== "int32") throw new OpError(op, `indices must be int32, got ${index.dtype} ${fmtShape(index.shape)}${x ? ` (indexing ${fmtShape(x.shape)})` : ""}`);
   return index;
 }
 
 /** out[i][j] = x[index[i][j]][j] for axis 0, and so on (torch.gather). */
 export function gather(x: Tensor, index: Tensor, axis: number): Tensor {
   const a = normalizeAxis("gather", axis, x.ndim);
-  return apply({ op: "gather", axis: a }, [x, int32Index("gather", index)]);
+  return apply({ op: "gather", axis: a }, [x, int32Index("gather", index, x)]);
 }
 
 /** base with src added at the indexed positions along `axis` (torch.scatter_add; repeated indices accumulate). */
 export function scatterAdd(base: Tensor, index: Tensor, src: Tensor, axis: number): Tensor {
   const a = normalizeAxis("scatterAdd", axis, base.ndim);
-  return apply({ op: "scatter_add", axis: a }, [base, int32Index("scatterAdd", index), cast(src, base.dtype)]);
+  return apply({ op: "scatter_add", axis: a }, [base, int32Index("scatterAdd", index, base), cast(src, base.dtype)]);
 }
 
 /**
@@ -29,7 +29,7 @@ export function scatterAdd(base: Tensor, index: Tensor, src: Tensor, axis: numbe
  */
 export function indexSelect(x: Tensor, index: Tensor, axis = 0): Tensor {
   const a = normalizeAxis("indexSelect", axis, x.ndim);
-  int32Index("indexSelect", index);
+  int32Index("indexSelect", index, x);
   const n = index.size;
   const before = x.shape.slice(0, a);
   const after = x.shape.slice(a + 1);
@@ -50,12 +50,12 @@ export function cumsum(x: Tensor, axis: number): Tensor {
 
 /** Lower triangle of the last two dims: keeps (i, j) with j - i ≤ k, zeros the rest. */
 export function tril(x: Tensor, k = 0): Tensor {
-  return where(triMask(x, k, "lower"), x, 0);
+  return where(triMask(x, k, "lower"), x, x.dtype === "bool" ? false : 0);
 }
 
 /** Upper triangle of the last two dims: keeps (i, j) with j - i ≥ k. */
 export function triu(x: Tensor, k = 0): Tensor {
-  return where(triMask(x, k, "upper"), x, 0);
+  return where(triMask(x, k, "upper"), x, x.dtype === "bool" ? false : 0);
 }
 
 function triMask(x: Tensor, k: number, part: "lower" | "upper"): Tensor {

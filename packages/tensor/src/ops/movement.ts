@@ -14,6 +14,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   if (holes === 1 && !Number.isInteger(resolved[shape.indexOf(-1)]!)) {
     throw new OpError("reshape", `cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)}`);
   }
+  if (resolved.some((d) => !Number.isInteger(d) || d < 0)) throw new OpError("reshape", `cannot reshape ${fmtShape(x.shape)} to ${fmtShape(shape)}: dims must be non-negative integers or one -1`);
   return apply({ op: "reshape", shape: resolved }, [x]);
 }
 
@@ -113,6 +114,9 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
 export function stack(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.length === 0) throw new OpError("stack", "needs at least one tensor");
   const a = normalizeAxis("stack", axis, xs[0]!.ndim + 1);
+  if (xs.some((x) => x.ndim !== xs[0]!.ndim || x.shape.some((d, i) => d !== xs[0]!.shape[i]))) {
+    throw new OpError("stack", `tensors must have equal shapes, got ${xs.map((x) => fmtShape(x.shape)).join(", ")}`);
+  }
   return apply({ op: "concat", axis: a }, xs.map((x) => unsqueeze(x, a)));
 }
 

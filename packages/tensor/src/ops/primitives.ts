@@ -109,7 +109,12 @@ export function infer(call: PrimitiveCall, inputs: readonly Meta[]): Meta {
       const [m, k] = a.shape.slice(-2) as [number, number];
       const [k2, n] = b.shape.slice(-2) as [number, number];
       if (k !== k2) throw new OpError(op, `inner dimensions differ: a ${fmtShape(a.shape)} has ${k} columns, b ${fmtShape(b.shape)} has ${k2} rows`);
-      const batch = broadcastShapes(op, a.shape.slice(0, -2), b.shape.slice(0, -2));
+      let batch: number[];
+      try {
+        batch = broadcastShapes(op, a.shape.slice(0, -2), b.shape.slice(0, -2));
+      } catch {
+        throw new OpError(op, `batch dims of ${fmtShape(a.shape)} and ${fmtShape(b.shape)} cannot be broadcast together`);
+      }
       return { shape: [...batch, m, n], dtype };
     }
     case "where": {
@@ -145,6 +150,7 @@ export function infer(call: PrimitiveCall, inputs: readonly Meta[]): Meta {
       return { shape: x.shape, dtype: x.dtype === "bool" ? "int32" : x.dtype };
     case "concat": {
       if (inputs.length === 0) throw new OpError(op, "needs at least one input");
+      if (x.shape.length === 0) throw new OpError(op, "zero-dimensional tensors cannot be concatenated (stack them instead)");
       const dtype = sameDType(op, inputs);
       let total = 0;
       for (const m of inputs) {
@@ -202,7 +208,7 @@ export function infer(call: PrimitiveCall, inputs: readonly Meta[]): Meta {
       arity(op, inputs, 1);
       const s = call.shape;
       const off = s.length - x.shape.length;
-      if (off < 0 || x.shape.some((d, i) => d !== 1 && d !== s[off + i])) throw new OpError(op, `cannot expand ${fmtShape(x.shape)} to ${fmtShape(s)}`);
+      if (off < 0 || s.some((d) => !Number.isInteger(d) || d < 0) || x.shape.some((d, i) => d !== 1 && d !== s[off + i])) throw new OpError(op, `cannot expand ${fmtShape(x.shape)} to ${fmtShape(s)}`);
       return { shape: s, dtype: x.dtype };
     }
     case "slice":

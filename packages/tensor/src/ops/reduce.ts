@@ -50,6 +50,8 @@ export const argmin = (x: Tensor, axis?: number, keepdim = false): Tensor => arg
 /** log Σ exp(x), stable: the max is subtracted first (and taken as 0 where it is ±inf). */
 export function logsumexp(x: Tensor, axis?: number | number[], keepdim = false): Tensor {
   const axes = normalizeAxes("logsumexp", axis, x.ndim);
+  // Over an empty axis the sum is 0 and the result -inf (as torch/JAX); max has no identity there.
+  if (axes.some((a) => x.shape[a] === 0)) return finish(x, log(sum(exp(x), axes, true)), axes, keepdim);
   const m = stopGradient(max(x, axes, true));
   const safe = where(m.abs().eq(Infinity), 0, m);
   const r = add(log(sum(exp(sub(x, safe)), axes, true)), safe);

@@ -6,7 +6,7 @@ import { elementOffsets } from "../../core/strided.js";
 import type { View } from "../../backend/view.js";
 import type { ArgReduceOp, BinaryOp, CallOf, RandomDist, ReduceOp, UnaryOp } from "../../ops/primitives.js";
 import { bernoulliFromWord, normalFromWords, randomWords, uniformFromWords } from "../../random/threefry.js";
-import { BINARY, INT_BINARY, UNARY } from "./scalar.js";
+import { BINARY, INT_BINARY, UNARY, pow } from "./scalar.js";
 
 /** Reads a view's elements (through its strides) as float64 numbers. */
 export type Reader = (v: View) => { data: TypedArray; offsets: Int32Array };
@@ -28,7 +28,7 @@ export function unary(fn: (x: number) => number, x: { data: TypedArray; offsets:
 }
 
 export function unaryOp(op: UnaryOp | "pow_scalar" | "copy" | "cast", exponent: number) {
-  if (op === "pow_scalar") return (x: number) => Math.pow(x, exponent);
+  if (op === "pow_scalar") return (x: number) => pow(x, exponent);
   if (op === "copy" || op === "cast") return (x: number) => x;
   return UNARY[op];
 }

@@ -25,6 +25,9 @@ export function erf(x: number): number {
 
 const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
 
+/** IEEE/C99 pow (as NumPy and torch): unlike Math.pow, pow(1, y) = 1 for any y and pow(-1, ±inf) = 1. */
+export const pow = (a: number, b: number): number => (a === 1 || (a === -1 && (b === Infinity || b === -Infinity)) ? 1 : Math.pow(a, b));
+
 export const UNARY: Record<UnaryOp, (x: number) => number> = {
   neg: (x) => -x,
   exp: Math.exp,
@@ -37,7 +40,7 @@ export const UNARY: Record<UnaryOp, (x: number) => number> = {
   cos: Math.cos,
   tanh: Math.tanh,
   sigmoid,
-  relu: (x) => (x > 0 ? x : 0),
+  relu: (x) => (x > 0 || x !== x ? x : 0),
   gelu_tanh: (x) => 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))),
   gelu_erf: (x) => 0.5 * x * (1 + erf(x / Math.SQRT2)),
   silu: (x) => x * sigmoid(x),
@@ -56,7 +59,7 @@ export const BINARY: Record<BinaryOp, (a: number, b: number) => number> = {
   sub: (a, b) => a - b,
   mul: (a, b) => a * b,
   div: (a, b) => a / b,
-  pow: Math.pow,
+  pow,
   maximum: nanMax,
   minimum: nanMin,
   eq: (a, b) => (a === b ? 1 : 0),

@@ -26,12 +26,14 @@ const fmt = (b: number): string => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} 
  */
 export class Allocator {
   readonly #free = new Map<number, number[]>();
-  readonly #sizes = new Map<number, number>();
+  /** Live blocks: address -> [block size, bytes asked for]. */
+  readonly #sizes = new Map<number, [number, number]>();
   #top = ALIGN;
   #liveBytes = 0;
 
   constructor(readonly memory: WasmMemory) {}
 
+  /** Bytes asked for by live blocks (block sizes round these up to ALIGN). */
   get liveBytes(): number {
     return this.#liveBytes;
   }
@@ -46,16 +48,15 @@ export class Allocator {
   alloc(bytes: number): number {
     const size = roundUp(Math.max(bytes, 1), ALIGN);
     const ptr = this.#reuse(size) ?? this.#carve(size) ?? (this.#coalesce(), this.#reuse(size) ?? this.#split(size) ?? this.#carve(size)) ?? this.#grow(size);
-    this.#sizes.set(ptr, size);
-    this.#liveBytes += size;
-    return ptr;
+    return this.#track(ptr, size, bytes);
   }
 
   free(ptr: number): void {
-    const size = this.#sizes.get(ptr);
-    if (size === undefined) throw new Error(`wasm allocator: free of unknown block ${ptr}`);
+    const entry = this.#sizes.get(ptr);
+    if (entry === undefined) throw new Error(`wasm allocator: free of unknown block ${ptr}`);
+    const [size, asked] = entry;
     this.#sizes.delete(ptr);
-    this.#liveBytes -= size;
+    this.#liveBytes -= asked;
     const list = this.#free.get(size);
     if (list) list.push(ptr);
     else this.#free.set(size, [ptr]);
@@ -81,13 +82,13 @@ export class Allocator {
     for (const s of this.#free.keys()) if (s > size && (best === undefined || s < best)) best = s;
     if (best === undefined) return undefined;
     const ptr = this.#reuse(best)!;
-    this.free(this.#track(ptr + size, best - size));
+    this.free(this.#track(ptr + size, best - size, best - size));
     return ptr;
   }
 
-  #track(ptr: number, size: number): number {
-    this.#sizes.set(ptr, size);
-    this.#liveBytes += size;
+  #track(ptr: number, size: number, asked: number): number {
+    this.#sizes.set(ptr, [size, asked]);
+    this.#liveBytes += asked;
     return ptr;
   }
 

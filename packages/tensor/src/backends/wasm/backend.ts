@@ -76,6 +76,7 @@ export class WasmBackend implements Backend {
   }
 
   stats(): MemoryStats {
+    // The scratch arena is the backend's own, not a tensor's.
     const scratch = this.#scratchPtr ? 1 : 0;
     return { liveBuffers: this.allocator.liveBlocks - scratch, liveBytes: this.allocator.liveBytes - this.#scratchBytes };
   }

@@ -46,17 +46,18 @@ export function elementwiseOp(call: PrimitiveCall, inDType: DType, outDType: DTy
     case "sqrt":
       return { scalar: (f, p) => (p(0), ins(f, t, "sqrt")), vector: f32 ? (f, p) => (p(0), f.f32x4.sqrt()) : undefined };
     case "rsqrt":
-      return { scalar: (f, p) => (fconst(f, t, 1), p(0), ins(f, t, "sqrt"), ins(f, t, "div")), vector: f32 ? (f, p) => (splat(f, 1), p(0), f.f32x4.sqrt(), f.f32x4.div()) : undefined };
+      // In float64 then rounded once, so float32 results equal the reference's exactly.
+      if (t === "f32") return { scalar: (f, p) => (f.f64.const(1), p(0), f.f64.promote_f32(), f.f64.sqrt(), f.f64.div(), f.f32.demote_f64()) };
+      return { scalar: (f, p) => (fconst(f, t, 1), p(0), ins(f, t, "sqrt"), ins(f, t, "div")) };
     case "reciprocal":
       return { scalar: (f, p) => (fconst(f, t, 1), p(0), ins(f, t, "div")), vector: f32 ? (f, p) => (splat(f, 1), p(0), f.f32x4.div()) : undefined };
     case "square":
       return { scalar: (f, p) => (p(0), p(0), ins(f, t, "mul")), vector: f32 ? (f, p) => (p(0), p(0), f.f32x4.mul()) : undefined };
     case "relu":
-      // x > 0 ? x : 0 (NaN -> 0, as the reference); pmax(0, x) is exactly that.
-      return {
-        scalar: (f, p) => (p(0), fconst(f, t, 0), p(0), fconst(f, t, 0), ins(f, t, cmpName("gt", t)), f.select()),
-        vector: f32 ? (f, p) => (splat(f, 0), p(0), f.f32x4.pmax()) : undefined,
-      };
+      // max(x, 0): NaN propagates, as in torch and the reference.
+      return float
+        ? { scalar: (f, p) => (p(0), fconst(f, t, 0), ins(f, t, "max")), vector: f32 ? (f, p) => (p(0), splat(f, 0), f.f32x4.max()) : undefined }
+        : { scalar: (f, p) => (p(0), f.i32.const(0), p(0), f.i32.const(0), f.i32.gt_s(), f.select()) };
     case "sign":
       return {
         scalar: (f, p) => {
@@ -119,9 +120,9 @@ function castOp(from: DType, to: DType): ElementwiseOp {
     "bool>float64": (f) => f.f64.convert_i32_u(),
     "bool>int32": () => {},
     "int32>bool": (f) => (f.i32.const(0), f.i32.ne()),
-    // NaN is false, as in the reference (|x| > 0).
-    "float32>bool": (f) => (f.f32.abs(), f.f32.const(0), f.f32.gt()),
-    "float64>bool": (f) => (f.f64.abs(), f.f64.const(0), f.f64.gt()),
+    // Nonzero is true, NaN included (as in torch and the reference).
+    "float32>bool": (f) => (f.f32.const(0), f.f32.ne()),
+    "float64>bool": (f) => (f.f64.const(0), f.f64.ne()),
   };
   const c = from === to ? () => {} : conv[`${from}>${to}`]!;
   return { scalar: (f, p) => (p(0), c(f)) };
