@@ -46,10 +46,12 @@ export function gradcheck(f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opts
           });
         const numeric = (at(eps) - at(-eps)) / (2 * eps);
         const a = grad[j]!;
-        const abs = Math.abs(a - numeric);
+        // A NaN or infinite derivative on either side is a failure (Inf - Inf would read as NaN and pass).
+        const finite = Number.isFinite(a) && Number.isFinite(numeric);
+        const abs = finite ? Math.abs(a - numeric) : Infinity;
         maxAbsError = Math.max(maxAbsError, abs);
-        const error = abs - (atol + rtol * Math.abs(numeric));
-        if (!worst || error > worst.error || Number.isNaN(abs)) worst = { input: xi, index: j, analytic: a, numeric, error: Number.isNaN(abs) ? Infinity : error };
+        const error = finite ? abs - (atol + rtol * Math.abs(numeric)) : Infinity;
+        if (!worst || error > worst.error) worst = { input: xi, index: j, analytic: a, numeric, error };
       }
     });
     return { ok: worst === null || worst.error <= 0, worst, maxAbsError };

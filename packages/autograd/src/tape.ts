@@ -9,7 +9,10 @@ export interface Node {
 
 let paused = 0;
 
-/** Runs fn without recording anything on any tape (its results are constants for autograd). */
+/**
+ * Runs fn without recording anything on the tapes that were already running (its results are
+ * constants for autograd). A gradient taken inside fn still works: its own tape starts there.
+ */
 export function noGrad<T>(fn: () => T): T {
   paused++;
   try {
@@ -19,6 +22,7 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
+/** False inside noGrad (tapes started outside it are paused). */
 export const isRecording = (): boolean => paused === 0;
 
 /**
@@ -29,6 +33,8 @@ export class Tape implements Interceptor {
   readonly nodes: Node[] = [];
   /** Ids of the values that depend on a watched tensor. */
   readonly #tracked = new Set<number>();
+  /** The noGrad depth this tape was made at: it records only while no deeper noGrad runs. */
+  readonly #level = paused;
 
   watch(t: Tensor): void {
     if (isFloat(t.dtype)) this.#tracked.add(t.id);
@@ -39,7 +45,7 @@ export class Tape implements Interceptor {
   }
 
   record(call: PrimitiveCall, inputs: readonly Tensor[], output: Tensor): void {
-    if (paused > 0 || call.op === "stop_gradient" || !isFloat(output.dtype)) return;
+    if (paused > this.#level || call.op === "stop_gradient" || !isFloat(output.dtype)) return;
     if (!inputs.some((t) => this.#tracked.has(t.id))) return;
     // Aliases: the node's tensors outlive the scopes that made them, until the tape is disposed.
     this.nodes.push({ call, inputs: inputs.map((t) => t.alias()), output: output.alias() });

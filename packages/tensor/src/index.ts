@@ -36,4 +36,4 @@ export { layerNorm, rmsNorm } from "./composite/norm.js";
 export { scaledDotProductAttention, type AttentionOptions } from "./composite/attention.js";
 export { Rng } from "./random/rng.js";
 export { threefry2x32 } from "./random/threefry.js";
-export { flatten, unflatten, treeMap, treePaths, type Tree, type TreeDef } from "./tree.js";
+export { treeFlatten, treeUnflatten, treeMap, treePaths, type Tree, type TreeDef } from "./tree.js";

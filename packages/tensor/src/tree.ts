@@ -10,7 +10,7 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   v !== null && typeof v === "object" && !(v instanceof Tensor) && Object.getPrototypeOf(v) === Object.prototype;
 
 /** Leaves in a fixed order (arrays by index, objects by insertion order of keys). */
-export function flatten<T>(tree: Tree<T>): [T[], TreeDef] {
+export function treeFlatten<T>(tree: Tree<T>): [T[], TreeDef] {
   const leaves: T[] = [];
   const walk = (t: Tree<T>): TreeDef => {
     if (Array.isArray(t)) return { kind: "array", items: t.map(walk) };
@@ -25,7 +25,7 @@ export function flatten<T>(tree: Tree<T>): [T[], TreeDef] {
   return [leaves, def];
 }
 
-export function unflatten<T>(def: TreeDef, leaves: readonly T[]): Tree<T> {
+export function treeUnflatten<T>(def: TreeDef, leaves: readonly T[]): Tree<T> {
   let i = 0;
   const build = (d: TreeDef): Tree<T> => {
     if (d.kind === "leaf") return leaves[i++]!;
@@ -33,19 +33,19 @@ export function unflatten<T>(def: TreeDef, leaves: readonly T[]): Tree<T> {
     return Object.fromEntries(d.keys.map((k, j) => [k, build(d.items[j]!)]));
   };
   const out = build(def);
-  if (i !== leaves.length) throw new Error(`unflatten: ${leaves.length} leaves for a tree of ${i}`);
+  if (i !== leaves.length) throw new Error(`treeUnflatten: ${leaves.length} leaves for a tree of ${i}`);
   return out;
 }
 
 /** Applies fn leaf by leaf to one or more trees of the same structure. */
 export function treeMap<T, U>(fn: (...leaves: T[]) => U, tree: Tree<T>, ...rest: Tree<T>[]): Tree<U> {
-  const [leaves, def] = flatten(tree);
-  const others = rest.map((r) => flatten(r)[0]);
+  const [leaves, def] = treeFlatten(tree);
+  const others = rest.map((r) => treeFlatten(r)[0]);
   for (const o of others) if (o.length !== leaves.length) throw new Error(`treeMap: trees have ${leaves.length} and ${o.length} leaves`);
-  return unflatten(def, leaves.map((l, i) => fn(l, ...others.map((o) => o[i]!))));
+  return treeUnflatten(def, leaves.map((l, i) => fn(l, ...others.map((o) => o[i]!))));
 }
 
-/** Dotted paths of every leaf ("blocks.0.weight"), in flatten order. */
+/** Dotted paths of every leaf ("blocks.0.weight"), in treeFlatten order. */
 export function treePaths<T>(tree: Tree<T>, prefix = ""): string[] {
   if (Array.isArray(tree)) return tree.flatMap((t, i) => treePaths(t, prefix ? `${prefix}.${i}` : `${i}`));
   if (isPlainObject(tree)) return Object.keys(tree).flatMap((k) => treePaths(tree[k] as Tree<T>, prefix ? `${prefix}.${k}` : k));

@@ -73,10 +73,11 @@ export function pow(x: TensorLike, y: TensorLike): Tensor {
   return binary("pow", true)(x, y);
 }
 
+/** Limits x to [lo, hi]; the gradient passes where lo ≤ x ≤ hi (bounds included, as in torch). */
 export function clamp(x: Tensor, lo?: number, hi?: number): Tensor {
   let y = x;
-  if (lo !== undefined) y = maximum(y, lo);
-  if (hi !== undefined) y = minimum(y, hi);
+  if (lo !== undefined) y = where(lt(y, lo), lo, y);
+  if (hi !== undefined) y = where(gt(y, hi), hi, y);
   return y;
 }
 
