@@ -3,6 +3,9 @@ import { fileURLToPath } from "node:url";
 
 const src = (p: string) => fileURLToPath(new URL(`./${p}/src/index.ts`, import.meta.url));
 
+// Op and gradient tests run once per backend: the reference oracle and the wasm backend.
+const opTests = ["packages/tensor/test/*.test.ts", "packages/autograd/test/*.test.ts"];
+
 export default defineConfig({
   resolve: {
     alias: {
@@ -14,8 +17,14 @@ export default defineConfig({
     },
   },
   test: {
-    include: ["packages/*/test/**/*.test.ts", "apps/*/test/**/*.test.ts"],
     testTimeout: 60_000,
     setupFiles: ["test-setup/backend.ts"],
+    projects: [
+      {
+        extends: true,
+        test: { name: "reference", include: ["packages/*/test/**/*.test.ts", "apps/*/test/**/*.test.ts"], env: { EQUIGRAD_BACKEND: "reference" } },
+      },
+      { extends: true, test: { name: "wasm", include: opTests, env: { EQUIGRAD_BACKEND: "wasm" } } },
+    ],
   },
 });

@@ -180,6 +180,7 @@ export function pad(x: { data: TypedArray; offsets: Int32Array }, shape: Shape, 
   for (let i = out.shape.length - 1; i >= 0; i--) (ostrides[i] = s), (s *= out.shape[i]!);
   const start = pads.reduce((acc, [before], i) => acc + before * ostrides[i]!, 0);
   const dst = elementOffsets({ shape, strides: ostrides, offset: start });
+  out.data.fill(0); // other backends reuse memory: never assume a zeroed output
   for (let i = 0; i < dst.length; i++) store(out, dst[i]!, x.data[x.offsets[i]!]!);
 }
 
