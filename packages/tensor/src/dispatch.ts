@@ -11,6 +11,8 @@ import { Tensor } from "./tensor.js";
 /** Sees every primitive as it executes: the autograd tape and the graph tracer are interceptors. */
 export interface Interceptor {
   record(call: PrimitiveCall, inputs: readonly Tensor[], output: Tensor): void;
+  /** Whether it can handle this fused op as one node (a tracer may want only primitives). */
+  acceptsFused?(call: PrimitiveCall): boolean;
 }
 
 let interceptors: Interceptor[] = [];
@@ -22,6 +24,19 @@ export function pushInterceptor(i: Interceptor): void {
 export function popInterceptor(i: Interceptor): void {
   if (interceptors[interceptors.length - 1] !== i) throw new Error("interceptors must be popped in reverse order of pushing");
   interceptors = interceptors.slice(0, -1);
+}
+
+const viewOf = (t: Tensor): View => ({ buffer: t.storage.buffer, dtype: t.dtype, shape: t.shape, strides: t.strides, offset: t.offset });
+
+/**
+ * A fused composite: one primitive call where the backend has a kernel for it, otherwise
+ * `decompose` (the same computation in primitives, and the definition of its meaning).
+ */
+export function applyFused(call: PrimitiveCall, inputs: readonly Tensor[], decompose: () => Tensor): Tensor {
+  infer(call, inputs);
+  const backend = backendOf(call, inputs);
+  const fusable = interceptors.every((i) => i.acceptsFused?.(call) !== false);
+  return fusable && backend.fuses?.(call, inputs.map(viewOf)) ? apply(call, inputs) : decompose();
 }
 
 function backendOf(call: PrimitiveCall, inputs: readonly Tensor[]): Backend {

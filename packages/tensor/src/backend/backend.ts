@@ -23,5 +23,10 @@ export interface Backend {
   write(buffer: DeviceBuffer, data: TypedArray): void;
   /** Computes one primitive into `out` (contiguous, `out.shape` = the inferred shape). */
   run(call: PrimitiveCall, inputs: readonly View[], out: View): void;
+  /**
+   * Whether `run` has one kernel for a fused composite with these inputs. Without it (or when
+   * it says no) the composite's decomposition into primitives runs instead.
+   */
+  fuses?(call: PrimitiveCall, inputs: readonly View[]): boolean;
   stats(): MemoryStats;
 }

@@ -1,5 +1,6 @@
 import { OpError, fmtShape } from "../core/errors.js";
 import type { Tensor } from "../tensor.js";
+import { fused } from "./fused.js";
 
 function lastAxes(op: string, x: Tensor, weight?: Tensor): number[] {
   const n = weight ? Math.max(weight.ndim, 1) : 1;
@@ -12,8 +13,12 @@ function lastAxes(op: string, x: Tensor, weight?: Tensor): number[] {
 /** (x - mean) / sqrt(var + eps) · weight + bias over the trailing dims that weight covers (default: the last). */
 export function layerNorm(x: Tensor, weight?: Tensor, bias?: Tensor, eps = 1e-5): Tensor {
   const axes = lastAxes("layerNorm", x, weight);
-  const centered = x.sub(x.mean(axes, true));
-  let y = centered.mul(centered.square().mean(axes, true).add(eps).rsqrt());
+  let y: Tensor;
+  if (axes.length === 1 && x.size > 0) y = fused({ op: "layer_norm", eps }, x);
+  else {
+    const centered = x.sub(x.mean(axes, true));
+    y = centered.mul(centered.square().mean(axes, true).add(eps).rsqrt());
+  }
   if (weight) y = y.mul(weight);
   if (bias) y = y.add(bias);
   return y;
@@ -22,6 +27,6 @@ export function layerNorm(x: Tensor, weight?: Tensor, bias?: Tensor, eps = 1e-5)
 /** x / sqrt(mean(x²) + eps) · weight over the trailing dims that weight covers (default: the last). */
 export function rmsNorm(x: Tensor, weight?: Tensor, eps = 1e-6): Tensor {
   const axes = lastAxes("rmsNorm", x, weight);
-  const y = x.mul(x.square().mean(axes, true).add(eps).rsqrt());
+  const y = axes.length === 1 && x.size > 0 ? fused({ op: "rms_norm", eps }, x) : x.mul(x.square().mean(axes, true).add(eps).rsqrt());
   return weight ? y.mul(weight) : y;
 }

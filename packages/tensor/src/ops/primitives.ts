@@ -47,6 +47,14 @@ export type PrimitiveCall =
   | { op: "arange"; start: number; step: number; shape: Shape; dtype: DType }
   /** Counter-based: element i is a function of (key, counter + i) only. */
   | { op: "random"; dist: RandomDist; key: readonly [number, number]; counter: number; p: number; shape: Shape; dtype: DType }
+  // Fused composites: one kernel on a backend that has it, else their decomposition into
+  // the primitives above runs (composite/fused.ts); the decomposition is the semantics.
+  | { op: "softmax"; axis: number }
+  | { op: "log_softmax"; axis: number }
+  /** (x - mean) / sqrt(var + eps) over the last axis, no affine part. */
+  | { op: "layer_norm"; eps: number }
+  /** x / sqrt(mean(x²) + eps) over the last axis, no affine part. */
+  | { op: "rms_norm"; eps: number }
   // View ops: no backend work, the result shares its input's buffer.
   | { op: "reshape"; shape: Shape }
   | { op: "permute"; perm: readonly number[] }
@@ -58,7 +66,7 @@ export type PrimitiveName = PrimitiveCall["op"];
 /** The call type of one primitive (ops that share a union member, like the reductions, narrow to it). */
 export type CallOf<N extends PrimitiveName> = PrimitiveCall extends infer C ? (C extends { op: infer O } ? (N extends O ? C & { op: N } : never) : never) : never;
 
-export type Kind = "unary" | "binary" | "reduce" | "source" | "view" | "other";
+export type Kind = "unary" | "binary" | "reduce" | "source" | "view" | "fused" | "other";
 
 export interface Meta {
   readonly shape: Shape;
@@ -73,6 +81,9 @@ const COMPARE = set(COMPARE_OPS);
 const LOGICAL = set(LOGICAL_OPS);
 const VIEWS = set(["reshape", "permute", "expand", "slice", "stop_gradient"]);
 const SOURCES = set(["constant", "full", "arange", "random"]);
+export const FUSED_OPS = ["softmax", "log_softmax", "layer_norm", "rms_norm"] as const;
+export type FusedOp = (typeof FUSED_OPS)[number];
+const FUSED = set(FUSED_OPS);
 
 export function kindOf(op: PrimitiveName): Kind {
   if (UNARY_FLOAT.has(op) || UNARY_NUMERIC.has(op) || op === "logical_not" || op === "pow_scalar" || op === "cast" || op === "copy") return "unary";
@@ -80,6 +91,7 @@ export function kindOf(op: PrimitiveName): Kind {
   if (op === "sum" || op === "max" || op === "min" || op === "argmax" || op === "argmin") return "reduce";
   if (VIEWS.has(op)) return "view";
   if (SOURCES.has(op)) return "source";
+  if (FUSED.has(op)) return "fused";
   return "other";
 }
 
@@ -216,6 +228,14 @@ export function infer(call: PrimitiveCall, inputs: readonly Meta[]): Meta {
       return { shape: call.shape, dtype: x.dtype };
     case "stop_gradient":
       arity(op, inputs, 1);
+      return x;
+    case "softmax":
+    case "log_softmax":
+    case "layer_norm":
+    case "rms_norm":
+      arity(op, inputs, 1);
+      if (!isFloat(x.dtype)) throw new OpError(op, `needs a float input, got ${desc(x)}`);
+      if (x.shape.length === 0) throw new OpError(op, `needs rank ≥ 1, got ${desc(x)}`);
       return x;
   }
   // Elementwise unary and binary ops.

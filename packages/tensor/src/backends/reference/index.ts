@@ -58,6 +58,11 @@ export class ReferenceBackend implements Backend {
   run(call: PrimitiveCall, inputs: readonly View[], out: View): void {
     runReference(call, inputs, out, (b) => asRef(b).data);
   }
+
+  /** The fused composites run as float64 kernels here, so their VJP rules are exercised too. */
+  fuses(): boolean {
+    return true;
+  }
 }
 
 /**
@@ -98,6 +103,11 @@ export function runReference(call: PrimitiveCall, inputs: readonly View[], outVi
       return K.fill(out, (i) => call.start + i * call.step);
     case "random":
       return K.random(call.dist, call.key, call.counter, call.p, out);
+    case "softmax":
+    case "log_softmax":
+    case "layer_norm":
+    case "rms_norm":
+      return K.fusedRows(call, read(x!), x!.shape, out);
     case "pow_scalar":
     case "copy":
     case "cast":

@@ -4,7 +4,7 @@ import { OpError } from "../../core/errors.js";
 import { numel, type Shape } from "../../core/shape.js";
 import { elementOffsets } from "../../core/strided.js";
 import type { View } from "../../backend/view.js";
-import type { ArgReduceOp, BinaryOp, CallOf, RandomDist, ReduceOp, UnaryOp } from "../../ops/primitives.js";
+import type { ArgReduceOp, BinaryOp, CallOf, FusedOp, RandomDist, ReduceOp, UnaryOp } from "../../ops/primitives.js";
 import { bernoulliFromWord, normalFromWords, randomWords, uniformFromWords } from "../../random/threefry.js";
 import { BINARY, INT_BINARY, UNARY, pow } from "./scalar.js";
 
@@ -197,3 +197,33 @@ export function fill(out: Out, value: (i: number) => number): void {
 }
 
 export const newArray = typedArray;
+
+/**
+ * The fused composites in float64, one pass per statistic over each row along `axis`
+ * (the last axis for the norms). Their definitions are the decompositions in composite/fused.ts.
+ */
+export function fusedRows(call: CallOf<FusedOp>, x: { data: TypedArray; offsets: Int32Array }, shape: Shape, out: Out): void {
+  const axis = call.op === "softmax" || call.op === "log_softmax" ? call.axis : shape.length - 1;
+  const slots = reduceSlots(shape, (a) => a === axis);
+  const rows = numel(shape) / Math.max(shape[axis]!, 1);
+  const n = shape[axis]!;
+  const v = (i: number): number => x.data[x.offsets[i]!]!;
+  const a = new Float64Array(rows).fill(call.op === "softmax" || call.op === "log_softmax" ? -Infinity : 0);
+  const b = new Float64Array(rows);
+  const len = x.offsets.length;
+  if (call.op === "softmax" || call.op === "log_softmax") {
+    for (let i = 0; i < len; i++) a[slots[i]!] = Math.max(a[slots[i]!]!, v(i));
+    for (let i = 0; i < len; i++) b[slots[i]!] += Math.exp(v(i) - a[slots[i]!]!);
+    for (let i = 0; i < len; i++) {
+      const j = slots[i]!;
+      store(out, i, call.op === "softmax" ? Math.exp(v(i) - a[j]!) / b[j]! : v(i) - a[j]! - Math.log(b[j]!));
+    }
+  } else if (call.op === "layer_norm") {
+    for (let i = 0; i < len; i++) a[slots[i]!] += v(i) / n;
+    for (let i = 0; i < len; i++) b[slots[i]!] += (v(i) - a[slots[i]!]!) ** 2 / n;
+    for (let i = 0; i < len; i++) store(out, i, (v(i) - a[slots[i]!]!) / Math.sqrt(b[slots[i]!]! + call.eps));
+  } else {
+    for (let i = 0; i < len; i++) a[slots[i]!] += v(i) ** 2 / n;
+    for (let i = 0; i < len; i++) store(out, i, v(i) / Math.sqrt(a[slots[i]!]! + call.eps));
+  }
+}

@@ -1,0 +1,535 @@
+// SIMD math library for f32x4 kernels: transcendental functions as branch-free WebAssembly code.
+//
+//   const fns = addSimdMath(m, ["exp", "gelu_erf"]);      // once per module; repeated calls reuse them
+//   f.local.get(x).call(fns.exp);                          // v128 -> v128, four f32 lanes at a time
+//   f.local.get(s).f32x4.splat().call(fns.exp).f32x4.extract_lane(0);   // scalar tail
+//
+// Each function is straight-line code (no branches, no memory, no tables): special cases are
+// handled with comparison masks and bitselect, so all lanes cost the same. Only deterministic
+// SIMD128 instructions are used (no relaxed SIMD, hence no FMA): results are bit-identical on
+// every engine. Accuracy, measured against Math.* (or the float64 reference definitions in
+// backends/reference/scalar.ts) rounded to float32, over dense sweeps (see
+// test/wasm-kernels/simd-math.test.ts), in ulps of the float32 result:
+//
+//   fn         max error          domain / notes
+//   exp        1 ulp              all inputs; > 88.7228 -> +inf, < -103.97 -> 0, exp(0) = 1 exactly,
+//                                 subnormal results rounded once
+//   log        1 ulp              all inputs incl. subnormals; 0 -> -inf, < 0 -> NaN, +inf -> +inf, log(1) = 0
+//   tanh       2 ulp              odd, tanh(±0) = ±0, exactly ±1 for |x| >= 9.011
+//   sigmoid    2 ulp              e^x/(1+e^x) form for x < 0: no NaN/cancellation; subnormal results
+//                                 (x < -87.3) to within a few subnormal steps
+//   erf        2 ulp              odd, exactly ±1 for |x| >= 3.92
+//   sin, cos   2 ulp or 2^-30 abs |x| <= 12867 (= 8192·π/2): 3-part Cody–Waite reduction by π/2 with a
+//                                 57-bit π/2; beyond that the reduction error grows ~|x|·2^-25 absolute
+//                                 (still within [-1, 1]); ±inf/NaN -> NaN
+//   gelu_tanh  see test           x·sigmoid(2·√(2/π)(x + 0.044715x³)) (= 0.5x(1+tanh(…)) without the
+//                                 cancellation at x < 0): few ulp for x >= -2, then absolute error
+//                                 (the cubic's rounding is amplified by |argument| in the tail)
+//   gelu_erf   3 ulp              0.5x·erfc(-x/√2), with x² split exactly so the tail stays accurate
+//   silu       2 ulp              x·sigmoid(x); tiny-result (subnormal) tail in absolute error
+//   pow        1 ulp              |x|^y = exp(y·log|x|) evaluated in f64x2, so no error amplification
+//                                 by y·log|x|; IEEE/C99 special cases (the reference's pow): y = 0 or
+//                                 x = 1 -> 1, x < 0 with integer y -> sign by parity, x < 0 (finite)
+//                                 with non-integer y -> NaN, zeros/infinities per C99 Annex F
+//
+// The exact bounds the tests enforce are in the test file; keep the two in sync.
+
+import type { FunctionBuilder, ModuleBuilder } from "../asm/index.js";
+
+export type MathFn = "exp" | "log" | "tanh" | "sigmoid" | "erf" | "sin" | "cos" | "gelu_tanh" | "gelu_erf" | "silu" | "pow";
+
+export const MATH_FNS: readonly MathFn[] = ["exp", "log", "tanh", "sigmoid", "erf", "sin", "cos", "gelu_tanh", "gelu_erf", "silu", "pow"];
+
+/** Number of v128 operands each function takes (all return one v128). */
+export const MATH_ARITY: Readonly<Record<MathFn, 1 | 2>> = {
+  exp: 1, log: 1, tanh: 1, sigmoid: 1, erf: 1, sin: 1, cos: 1, gelu_tanh: 1, gelu_erf: 1, silu: 1, pow: 2,
+};
+
+// ---------------------------------------------------------------------------------------------
+// A tiny expression layer: an Expr emits code that pushes one v128. Sub-expressions used more
+// than once must be bound to a local with `g.let` (otherwise they are re-emitted).
+
+type Expr = (f: FunctionBuilder) => void;
+
+const op1 = (emit: (f: FunctionBuilder) => void) => (a: Expr): Expr => (f) => {
+  a(f);
+  emit(f);
+};
+const op2 = (emit: (f: FunctionBuilder) => void) => (a: Expr, b: Expr): Expr => (f) => {
+  a(f);
+  b(f);
+  emit(f);
+};
+
+// f32x4
+const add = op2((f) => f.f32x4.add());
+const sub = op2((f) => f.f32x4.sub());
+const mul = op2((f) => f.f32x4.mul());
+const div = op2((f) => f.f32x4.div());
+/**
+ * Clamps that keep a NaN in `a`: pmin(a, b) = b < a ? b : a, pmax(a, b) = a < b ? b : a. (Unlike
+ * f32x4.min/max, whose NaN rules cost engines several instructions, these are one minps/maxps.)
+ */
+const atMost = op2((f) => f.f32x4.pmin());
+const atLeast = op2((f) => f.f32x4.pmax());
+const lt = op2((f) => f.f32x4.lt());
+const le = op2((f) => f.f32x4.le());
+const ge = op2((f) => f.f32x4.ge());
+const feq = op2((f) => f.f32x4.eq());
+const fne = op2((f) => f.f32x4.ne());
+const abs = op1((f) => f.f32x4.abs());
+const neg = op1((f) => f.f32x4.neg());
+const ftrunc = op1((f) => f.f32x4.trunc());
+const i2f = op1((f) => f.f32x4.convert_i32x4_s());
+// i32x4 / bitwise
+const iadd = op2((f) => f.i32x4.add());
+const isub = op2((f) => f.i32x4.sub());
+const ieq = op2((f) => f.i32x4.eq());
+const and = op2((f) => f.v128.and());
+const or = op2((f) => f.v128.or());
+const xor = op2((f) => f.v128.xor());
+/** a & ~b */
+const andnot = op2((f) => f.v128.andnot());
+const vnot = op1((f) => f.v128.not());
+const shl = (a: Expr, n: number): Expr => (f) => {
+  a(f);
+  f.i32.const(n).i32x4.shl();
+};
+const shrS = (a: Expr, n: number): Expr => (f) => {
+  a(f);
+  f.i32.const(n).i32x4.shr_s();
+};
+const shrU = (a: Expr, n: number): Expr => (f) => {
+  a(f);
+  f.i32.const(n).i32x4.shr_u();
+};
+/** mask ? t : e, lane-wise (mask lanes all-ones or all-zeros). */
+const sel = (mask: Expr, t: Expr, e: Expr): Expr => (f) => {
+  t(f);
+  e(f);
+  mask(f);
+  f.v128.bitselect();
+};
+// f64x2 (pow only)
+const dadd = op2((f) => f.f64x2.add());
+const dsub = op2((f) => f.f64x2.sub());
+const dmul = op2((f) => f.f64x2.mul());
+const ddiv = op2((f) => f.f64x2.div());
+const dAtMost = op2((f) => f.f64x2.pmin());
+const dAtLeast = op2((f) => f.f64x2.pmax());
+const dnearest = op1((f) => f.f64x2.nearest());
+const promoteLow = op1((f) => f.f64x2.promote_low_f32x4());
+const demote = op1((f) => f.f32x4.demote_f64x2_zero());
+const i32LowToF64 = op1((f) => f.f64x2.convert_low_i32x4_s());
+const i64shl = (a: Expr, n: number): Expr => (f) => {
+  a(f);
+  f.i32.const(n).i64x2.shl();
+};
+/** Lanes 2,3 (bytes 8..15) moved to lanes 0,1. */
+const highHalf = (a: Expr): Expr => (f) => {
+  a(f);
+  a(f);
+  f.i8x16.shuffle([8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]);
+};
+/** Low 8 bytes of a, then low 8 bytes of b. */
+const concatLow = op2((f) => f.i8x16.shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]));
+
+const c = (v: number): Expr => (f) => {
+  f.v128.const_f32x4(v, v, v, v);
+};
+const ci = (v: number): Expr => (f) => {
+  f.v128.const_i32x4(v, v, v, v);
+};
+const cd = (v: number): Expr => (f) => {
+  f.v128.const_f64x2(v, v);
+};
+
+/** Horner: coeffs[0] + x·(coeffs[1] + x·(…)), highest degree last. */
+function horner(x: Expr, coeffs: readonly number[], k: Expr = c, m = mul, a = add): Expr {
+  let acc = k(coeffs[coeffs.length - 1] as number);
+  for (let i = coeffs.length - 2; i >= 0; i--) acc = a(m(acc, x), k(coeffs[i] as number));
+  return acc;
+}
+
+class Gen {
+  constructor(readonly f: FunctionBuilder) {}
+  /** Emits `e` now into a fresh local; the returned Expr reads it. */
+  let(e: Expr): Expr {
+    e(this.f);
+    const l = this.f.addLocal("v128");
+    this.f.local.set(l);
+    return (f) => {
+      f.local.get(l);
+    };
+  }
+}
+
+/**
+ * Round-to-nearest-even to an integer by adding 1.5·2^23 (valid for |v| < 2^22): the sum's low
+ * mantissa bits hold the integer in two's complement, so `bits(sum) − SHIFTER_BITS` is the i32
+ * value and `sum − SHIFTER` the float one. Cheaper than f32x4.nearest + i32x4.trunc_sat.
+ */
+const SHIFTER = 12582912;
+const SHIFTER_BITS = 0x4b40_0000;
+
+const SIGN = ci(0x8000_0000 | 0);
+const INF = c(Infinity);
+const NAN = ci(0x7fc0_0000);
+/** Copies the sign bit of `s` onto `mag` (which must have a clear sign bit). */
+const withSign = (mag: Expr, s: Expr): Expr => or(mag, and(s, SIGN));
+
+// ---------------------------------------------------------------------------------------------
+// exp
+
+const LOG2E = 1.4426950408889634;
+/** ln2 split for Cody–Waite: LN2_HI has 9 significant bits, so n·LN2_HI is exact for |n| <= 2^15. */
+const LN2_HI = 0.693359375;
+const LN2_LO = -2.12194440054690583e-4;
+/** Minimax-style coefficients of (e^r − 1 − r)/r² on |r| <= ln2/2 (Cephes expf). */
+const EXP_P = [5.0000001201e-1, 1.6666665459e-1, 4.1665795894e-2, 8.3334519073e-3, 1.3981999507e-3, 1.9875691500e-4];
+
+/**
+ * e^(hi + lo). Without `lo`, hi is clamped to [-104, 89] (saturating to 0 / +inf; NaN stays NaN).
+ * With `lo` (a correction below the precision of hi, e.g. the low part of an exactly split −x²),
+ * hi + lo must be finite and below 88; results whose true value is under e^-104 (< 2^-150, so
+ * they round to 0 anyway) are returned as 0.
+ */
+function expCore(g: Gen, hi: Expr, lo?: Expr): Expr {
+  let ns: Expr; // n + SHIFTER, n = round(x / ln2)
+  let h: Expr;
+  let s: Expr | undefined;
+  if (lo) {
+    h = g.let(hi);
+    s = g.let(add(h, lo));
+    ns = g.let(add(mul(atLeast(s, c(-104)), c(LOG2E)), c(SHIFTER)));
+  } else {
+    h = g.let(atMost(atLeast(hi, c(-104)), c(89)));
+    ns = g.let(add(mul(h, c(LOG2E)), c(SHIFTER)));
+  }
+  const n = g.let(sub(ns, c(SHIFTER)));
+  // h − n·LN2_HI is exact (Sterbenz), so r carries only the LN2_LO product's rounding.
+  let rE = sub(sub(h, mul(n, c(LN2_HI))), mul(n, c(LN2_LO)));
+  if (lo) rE = add(rE, lo);
+  const r = g.let(rE);
+  const z = g.let(mul(r, r));
+  const y = g.let(add(add(mul(horner(r, EXP_P), z), r), c(1)));
+  // 2^n as 2^n1 · 2^n2 with n1 = n >> 1: both factors stay normal for n in [-150, 128], so
+  // overflow gives +inf and subnormal results are rounded once, by the last multiplication.
+  // (A NaN input leaves n = NaN, whose bits give some finite scale; y is NaN anyway.)
+  const ni = g.let(isub(ns, ci(SHIFTER_BITS)));
+  const n1 = g.let(shrS(ni, 1));
+  const n2 = isub(ni, n1);
+  const out = mul(mul(y, shl(iadd(n1, ci(127)), 23)), shl(iadd(n2, ci(127)), 23));
+  return s ? sel(lt(s, c(-104)), c(0), out) : out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// log
+
+const SQRT_HALF = 0.70710678118654752;
+/** log(1+f) = f − f²/2 + f³·P(f) on f in [√½−1, √2−1] (Cephes logf). */
+const LOG_P = [
+  3.3333331174e-1, -2.4999993993e-1, 2.0000714765e-1, -1.6668057665e-1, 1.4249322787e-1, -1.2420140846e-1,
+  1.1676998740e-1, -1.1514610310e-1, 7.0376836292e-2,
+];
+
+function logCore(g: Gen, xIn: Expr): Expr {
+  const x = g.let(xIn);
+  // Subnormals: scale by 2^23 first.
+  const den = g.let(lt(x, c(2 ** -126)));
+  const xs = g.let(sel(den, mul(x, c(2 ** 23)), x));
+  // x = m·2^e with m in [0.5, 1); then m in [√½, √2) by m → 2m, e → e−1 when m < √½.
+  const m0 = g.let(or(and(xs, ci(0x007f_ffff)), ci(0x3f00_0000)));
+  const small = g.let(lt(m0, c(SQRT_HALF)));
+  const e = iadd(isub(shrU(xs, 23), sel(den, ci(126 + 23), ci(126))), small); // small = -1 where true
+  const fe = g.let(i2f(e));
+  const f = g.let(sub(add(m0, and(m0, small)), c(1))); // exact
+  const z = g.let(mul(f, f));
+  let y = mul(mul(horner(f, LOG_P), f), z);
+  y = add(y, mul(fe, c(LN2_LO)));
+  y = add(y, mul(z, c(-0.5)));
+  const r = g.let(add(add(f, y), mul(fe, c(LN2_HI))));
+  // Special cases: +inf -> +inf, ±0 -> -inf, x < 0 or NaN -> NaN.
+  let out = sel(feq(x, INF), INF, r);
+  out = sel(feq(x, c(0)), c(-Infinity), out);
+  return sel(ge(x, c(0)), out, NAN);
+}
+
+// ---------------------------------------------------------------------------------------------
+// tanh, sigmoid, silu, gelu_tanh
+
+/** tanh(x) = x + x³·P(x²) for |x| < 0.625 (Cephes tanhf). */
+const TANH_P = [-3.33332819422e-1, 1.33314422036e-1, -5.37397155531e-2, 2.06390887954e-2, -5.70498872745e-3];
+
+function tanhCore(g: Gen, xIn: Expr): Expr {
+  const x = g.let(xIn);
+  const a = g.let(abs(x));
+  const z = g.let(mul(a, a));
+  const small = add(a, mul(mul(a, z), horner(z, TANH_P)));
+  const e = expCore(g, add(a, a));
+  const large = sub(c(1), div(c(2), add(e, c(1))));
+  return withSign(sel(lt(a, c(0.625)), small, large), x);
+}
+
+/**
+ * Parts of sigmoid(v) = num/den: e = e^−|v|, den = 1 + e, num = 1 (v >= 0) or e (v < 0), so
+ * neither branch overflows or cancels. NaN propagates through num.
+ */
+function sigmoidParts(g: Gen, v: Expr): { num: Expr; den: Expr } {
+  const e = g.let(expCore(g, neg(abs(v))));
+  return { num: sel(ge(v, c(0)), c(1), e), den: add(c(1), e) };
+}
+
+function sigmoidCore(g: Gen, xIn: Expr): Expr {
+  const x = g.let(xIn);
+  const { num, den } = sigmoidParts(g, x);
+  return div(num, den);
+}
+
+function siluCore(g: Gen, xIn: Expr): Expr {
+  const x = g.let(xIn);
+  const { num, den } = sigmoidParts(g, x);
+  return div(mul(x, num), den);
+}
+
+/** 2·√(2/π) and 2·√(2/π)·0.044715: gelu_tanh(x) = x·sigmoid(x·(A + B·x²)). */
+const GELU_A = 1.5957691216057308;
+const GELU_B = 0.0713548162726009;
+
+function geluTanhCore(g: Gen, xIn: Expr): Expr {
+  const x = g.let(xIn);
+  const v = g.let(mul(x, add(c(GELU_A), mul(c(GELU_B), mul(x, x)))));
+  const { num, den } = sigmoidParts(g, v);
+  return mul(x, div(num, den));
+}
+
+// ---------------------------------------------------------------------------------------------
+// erf, gelu_erf
+
+/** erf(z) = z·P(z²) on |z| <= 0.75 (minimax, relative error 2^-29). */
+const ERF_P = [1.1283791065216064, -0.3761261999607086, 0.11283376812934875, -0.026834622025489807, 0.005114339757710695, -0.0006749466410838068];
+/**
+ * erfc(z) = t·e^(−z² + Q(t)) with t = 1/(1 + z/√2), for z in [0.45, 10.5] (the form of Numerical
+ * Recipes' erfcc; minimax in t with float32 coefficients, absolute error 2^-26.8, i.e. that
+ * relative error in erfc). With z = |x|/√2 (gelu_erf), t = 1/(1 + |x|/2) has one rounding fewer.
+ */
+const ERFC_Q = [
+  -0.9189110994338989, 0.9990429282188416, 0.26428279280662537, -0.2864021062850952, 0.2770528197288513,
+  -2.226569414138794, 4.513537406921387, -4.236396789550781, 2.0036659240722656, -0.3892550468444824,
+];
+const ERFC_P = Math.SQRT1_2;
+/** z is clamped here before the erfc form (for ±inf); erfc(z) < 2^-150 long before, and expCore gives 0. */
+const ERFC_ZMAX = 10.5;
+
+/**
+ * For a = |x| >= 0 and z = s·a (s = 1 for erf, 1/√2 for gelu_erf): erf(z) by the small-z polynomial
+ * (valid for z <= 0.75) and erfc(z) by the large-z form (valid for z >= 0.45).
+ */
+function erfParts(g: Gen, a: Expr, s: number): { erfSmall: Expr; erfcLarge: Expr } {
+  const s2 = s * s; // 1 or 0.5: exact
+  const aa = g.let(mul(a, a));
+  const erfSmall = mul(a, horner(aa, ERF_P.map((k, i) => k * s ** (2 * i + 1))));
+  // erfc: clamp z (the result is zeroed beyond ERFC_ZMAX), then −z² = −s²·a² split exactly as
+  // hi + lo with a = ah + al, ah having 12 significant bits: a² = ah² + al·(a + ah).
+  const ac = g.let(atMost(a, c(ERFC_ZMAX / s)));
+  const ah = g.let(and(ac, ci(0xffff_f000 | 0)));
+  const al = sub(ac, ah);
+  const hi = mul(mul(ah, ah), c(-s2));
+  const t = g.let(div(c(1), add(c(1), mul(ac, c(ERFC_P * s)))));
+  const lo = add(mul(mul(al, add(ac, ah)), c(-s2)), horner(t, ERFC_Q));
+  return { erfSmall, erfcLarge: mul(t, expCore(g, hi, lo)) };
+}
+
+function erfCore(g: Gen, xIn: Expr): Expr {
+  const x = g.let(xIn);
+  const a = g.let(abs(x));
+  const { erfSmall, erfcLarge } = erfParts(g, a, 1);
+  return withSign(sel(lt(a, c(0.75)), erfSmall, sub(c(1), erfcLarge)), x);
+}
+
+function geluErfCore(g: Gen, xIn: Expr): Expr {
+  const x = g.let(xIn);
+  const a = g.let(abs(x));
+  const { erfSmall, erfcLarge } = erfParts(g, a, Math.SQRT1_2);
+  const es = g.let(erfSmall);
+  const ec = g.let(erfcLarge);
+  // q = 1 + erf(x/√2) = erfc(−x/√2): for x >= 0, 1 + erf or 2 − erfc; for x < 0, 1 − erf near 0
+  // (while erf <= 1/2, so no cancellation) and erfc itself beyond.
+  const qPos = sel(lt(a, c(0.75 * Math.SQRT2)), add(c(1), es), sub(c(2), ec));
+  const qNeg = sel(lt(a, c(0.47 * Math.SQRT2)), sub(c(1), es), ec);
+  return mul(mul(x, c(0.5)), sel(ge(x, c(0)), qPos, qNeg));
+}
+
+// ---------------------------------------------------------------------------------------------
+// sin, cos
+
+const TWO_OVER_PI = 0.63661977236758134;
+/**
+ * π/2 = PIO2_A + PIO2_B + PIO2_C + PIO2_D: A, B, C have 11 significant bits, so j·A, j·B, j·C are
+ * exact for |j| <= 2^13; D is the float32 rounding of the remainder (57 bits in all).
+ */
+const PIO2_PARTS: readonly number[] = (() => {
+  const parts: number[] = [];
+  // π/2 to 80 bits as a sum of two doubles, enough to get D right.
+  const hi = 1.5707963267948966;
+  const lo = 6.123233995736766e-17;
+  let rem = hi;
+  let remLo = lo;
+  for (let k = 0; k < 3; k++) {
+    const e = Math.floor(Math.log2(Math.abs(rem)));
+    const q = 2 ** (e - 10); // keep 11 significant bits
+    const p = Math.round(rem / q) * q;
+    parts.push(p);
+    rem = rem - p + remLo; // exact enough: rem − p is exact, adding remLo rounds at 2^-106 scale
+    remLo = 0;
+  }
+  parts.push(Math.fround(rem));
+  return parts;
+})();
+/** sin r = r + r³·S(r²), cos r = 1 − r²/2 + r⁴·C(r²) on |r| <= π/4 (Cephes sinf/cosf). */
+const SIN_P = [-1.6666654611e-1, 8.3321608736e-3, -1.9515295891e-4];
+const COS_P = [4.166664568298827e-2, -1.388731625493765e-3, 2.443315711809948e-5];
+
+/** sin(x) (shift 0) or cos(x) = sin(|x| + π/2) (shift 1), reducing |x| so that sin is exactly odd. */
+function sinCore(g: Gen, xIn: Expr, quadrantShift: 0 | 1): Expr {
+  const x = g.let(xIn);
+  const a = g.let(abs(x));
+  const js = g.let(add(mul(a, c(TWO_OVER_PI)), c(SHIFTER))); // j + SHIFTER, j = round(|x|·2/π)
+  const j = g.let(sub(js, c(SHIFTER)));
+  let rE: Expr = a;
+  for (const p of PIO2_PARTS) rE = sub(rE, mul(j, c(p)));
+  const r = g.let(rE);
+  const z = g.let(mul(r, r));
+  const s = add(r, mul(mul(r, z), horner(z, SIN_P)));
+  const co = add(sub(c(1), mul(z, c(0.5))), mul(mul(z, z), horner(z, COS_P)));
+  let q: Expr = js; // the low bits of js are j mod 2^22
+  if (quadrantShift) q = iadd(q, ci(1));
+  const qq = g.let(q);
+  // Odd quadrants use the cosine polynomial; quadrants 2 and 3 flip the sign (and sin(−x) = −sin x).
+  const swap = g.let(ieq(and(qq, ci(1)), ci(1)));
+  let sign = shl(and(qq, ci(2)), 30);
+  if (!quadrantShift) sign = xor(sign, and(x, SIGN));
+  return xor(sel(swap, co, s), sign);
+}
+
+// ---------------------------------------------------------------------------------------------
+// pow
+
+const LN2 = 0.6931471805599453;
+
+/** log|x| for one f64x2 half: m in [√½, √2] (promoted), e as i32 lanes 0..1. */
+function logF64(g: Gen, m: Expr, e: Expr): Expr {
+  const f = g.let(dsub(m, cd(1)));
+  const s = g.let(ddiv(f, dadd(cd(2), f)));
+  const z = g.let(dmul(s, s));
+  // log m = 2·atanh(s) = 2s(1 + z/3 + z²/5 + …); |s| <= 0.1716, so 7 terms reach 2^-39.
+  const series = horner(z, [1, 1 / 3, 1 / 5, 1 / 7, 1 / 9, 1 / 11, 1 / 13], cd, dmul, dadd);
+  return dadd(dmul(i32LowToF64(e), cd(LN2)), dmul(dadd(s, s), series));
+}
+
+/** e^t for one f64x2 half, rounded once to f32 (lanes 0..1 of the result). */
+function expF64ToF32(g: Gen, tIn: Expr): Expr {
+  const t = g.let(dAtMost(dAtLeast(tIn, cd(-110)), cd(90)));
+  const k = g.let(dnearest(dmul(t, cd(LOG2E))));
+  const r = g.let(dsub(t, dmul(k, cd(LN2))));
+  const taylor = [1, 1, 1 / 2, 1 / 6, 1 / 24, 1 / 120, 1 / 720, 1 / 5040, 1 / 40320, 1 / 362880];
+  const p = horner(r, taylor, cd, dmul, dadd);
+  // 2^k: k + 2^52 + 1023 carries k + 1023 in its low mantissa bits; shift them into the exponent.
+  const scale = i64shl(dadd(k, cd(2 ** 52 + 1023)), 52);
+  return demote(dmul(p, scale));
+}
+
+function powCore(g: Gen, xIn: Expr, yIn: Expr): Expr {
+  const x = g.let(xIn);
+  const y = g.let(yIn);
+  const ax = g.let(abs(x));
+  // |x| = m·2^e with m in [√½, √2), subnormals scaled first (as in logCore).
+  const den = g.let(lt(ax, c(2 ** -126)));
+  const xs = g.let(sel(den, mul(ax, c(2 ** 23)), ax));
+  const m0 = g.let(or(and(xs, ci(0x007f_ffff)), ci(0x3f80_0000))); // [1, 2)
+  const big = g.let(ge(m0, c(Math.SQRT2)));
+  const m = g.let(sel(big, mul(m0, c(0.5)), m0));
+  const e = g.let(isub(isub(shrU(xs, 23), sel(den, ci(127 + 23), ci(127))), big)); // big = -1 where true
+  const half = (mh: Expr, eh: Expr, yh: Expr): Expr => expF64ToF32(g, dmul(promoteLow(yh), logF64(g, promoteLow(mh), eh)));
+  const lo = g.let(half(m, e, y));
+  const hiHalf = half(highHalf(m), highHalf(e), highHalf(y));
+  let r: Expr = g.let(concatLow(lo, hiHalf));
+  // Zeros and infinities of x: +inf when exactly one of (|x| = inf, y < 0) holds, else +0.
+  const axInf = g.let(feq(ax, INF));
+  const zeroOrInf = or(feq(ax, c(0)), axInf);
+  r = sel(zeroOrInf, and(xor(axInf, lt(y, c(0))), INF), r);
+  // Negative x (incl. -0, -inf) and odd integer y: negate. y is odd iff it is an integer and y/2 is not.
+  const yInt = g.let(feq(ftrunc(y), y));
+  const yHalf = g.let(mul(y, c(0.5)));
+  const odd = andnot(yInt, feq(ftrunc(yHalf), yHalf));
+  r = or(r, and(and(x, SIGN), odd));
+  // NaN: either operand NaN, or finite x < 0 with non-integer y.
+  const nan = or(or(fne(x, x), fne(y, y)), andnot(and(lt(x, c(0)), lt(c(-Infinity), x)), yInt));
+  r = sel(nan, NAN, r);
+  // 1: y = ±0, x = 1, or x = −1 with y = ±inf (IEEE pow(1, NaN) = pow(−1, ±inf) = 1).
+  const one = or(or(feq(y, c(0)), feq(x, c(1))), and(feq(x, c(-1)), feq(abs(y), INF)));
+  return sel(one, c(1), r);
+}
+
+// ---------------------------------------------------------------------------------------------
+// module integration
+
+type Unary = (g: Gen, x: Expr) => Expr;
+const UNARY_CORE: Record<Exclude<MathFn, "pow">, Unary> = {
+  exp: (g, x) => expCore(g, x),
+  log: logCore,
+  tanh: tanhCore,
+  sigmoid: sigmoidCore,
+  erf: erfCore,
+  sin: (g, x) => sinCore(g, x, 0),
+  cos: (g, x) => sinCore(g, x, 1),
+  gelu_tanh: geluTanhCore,
+  gelu_erf: geluErfCore,
+  silu: siluCore,
+};
+
+const arg = (i: number): Expr => (f) => {
+  f.local.get(i);
+};
+
+/**
+ * Emits `fn` inline into `f`: the operand(s) must already be in v128 locals (`args`); the code
+ * pushes the result and allocates its own scratch locals in `f`. Prefer addSimdMath + call
+ * unless the call overhead matters.
+ */
+export function emitSimdMath(f: FunctionBuilder, fn: MathFn, args: readonly number[]): FunctionBuilder {
+  if (args.length !== MATH_ARITY[fn]) throw new RangeError(`emitSimdMath(${fn}): expected ${MATH_ARITY[fn]} operand local(s), got ${args.length}`);
+  for (const a of args) {
+    if (f.localType(a) !== "v128") throw new TypeError(`emitSimdMath(${fn}): local ${a} is ${f.localType(a)}, expected v128`);
+  }
+  const g = new Gen(f);
+  const out = fn === "pow" ? powCore(g, arg(args[0] as number), arg(args[1] as number)) : UNARY_CORE[fn](g, arg(args[0] as number));
+  out(f);
+  return f;
+}
+
+const ADDED = new WeakMap<ModuleBuilder, Partial<Record<MathFn, FunctionBuilder>>>();
+
+/**
+ * Adds the internal functions for `fns` to `m` (each once per module; later calls return the
+ * same builders) and returns them by name, for `f.call(...)`. Signatures: (v128) -> v128, and
+ * (v128 x, v128 y) -> v128 for pow. The functions are self-contained (no imports, memory or tables).
+ */
+export function addSimdMath<F extends MathFn>(m: ModuleBuilder, fns: readonly F[]): Record<F, FunctionBuilder> {
+  let added = ADDED.get(m);
+  if (!added) ADDED.set(m, (added = {}));
+  const out = {} as Record<F, FunctionBuilder>;
+  for (const fn of fns) {
+    if (!(fn in MATH_ARITY)) throw new RangeError(`addSimdMath: unknown function "${String(fn)}"`);
+    let fb = added[fn];
+    if (!fb) {
+      const params = MATH_ARITY[fn] === 2 ? (["v128", "v128"] as const) : (["v128"] as const);
+      fb = m.func({ name: `math_${fn}`, params, results: ["v128"] }, (f) => {
+        emitSimdMath(f, fn, params.map((_, i) => i));
+      });
+      added[fn] = fb;
+    }
+    out[fn] = fb;
+  }
+  return out;
+}
