@@ -4,7 +4,7 @@
  * a seeded PRNG for test data, and builders of non-contiguous tensors.
  */
 import { expect } from "vitest";
-import { OpError, Tensor, tensor, type DType } from "@equigrad/tensor";
+import { OpError, Tensor, currentBackendName, tensor, type DType } from "@equigrad/tensor";
 
 /** A plain row-major n-d array: the tests' independent representation of a tensor. */
 export interface Arr {
@@ -358,3 +358,22 @@ export function expectOpError(fn: () => unknown, op: string, ...fragments: strin
 }
 
 export const fmtShape = (s: readonly number[]): string => `[${s.join(", ")}]`;
+
+/** One unit in the last place of the float32 nearest to x. */
+export const ulp32 = (x: number): number => (x === 0 || !Number.isFinite(x) ? 2 ** -149 : 2 ** (Math.floor(Math.log2(Math.abs(Math.fround(x)))) - 23));
+
+/**
+ * Float32 results of ops that float32 backends compute with their own approximations
+ * (transcendentals): the reference rounds the float64 result once, so it must match exactly;
+ * other backends must be within `ulps` of it, or `atol` absolutely (near zeros of the function).
+ */
+export function expectFloat32(actual: Tensor, expected64: ArrayLike<number>, tol: { ulps?: number; atol?: number } = {}): void {
+  const rounded = Array.from(expected64, Math.fround);
+  if (currentBackendName() === "reference") return expectExact(actual, rounded);
+  const { ulps = 4, atol = 2 ** -24 } = tol;
+  const a = actual.toArray();
+  rounded.forEach((e, i) => {
+    const ok = Number.isNaN(e) ? Number.isNaN(a[i]!) : a[i] === e || Math.abs(a[i]! - e) <= Math.max(ulps * ulp32(e), atol);
+    if (!ok) expect.fail(`element ${i}: got ${a[i]}, expected ${e} within ${ulps} ulp or ${atol}`);
+  });
+}

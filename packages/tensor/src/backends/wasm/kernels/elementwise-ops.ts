@@ -2,14 +2,37 @@ import type { DType } from "../../../core/dtype.js";
 import type { FunctionBuilder } from "../asm/index.js";
 import type { PrimitiveCall } from "../../../ops/primitives.js";
 import { STORAGE } from "./emit.js";
+import type { MathFn } from "./simd-math.js";
+
+/** The module's math functions (v128 -> v128), added by the kernel builder for `math`. */
+export type MathFns = Partial<Record<MathFn, FunctionBuilder>>;
 
 /** Pushes operand i's value (scalar or v128) onto the stack. */
 export type Push = (i: number) => void;
 
 /** Code for one elementwise op: a scalar form, and an f32x4 form where SIMD applies. */
 export interface ElementwiseOp {
-  readonly scalar: (f: FunctionBuilder, push: Push) => void;
-  readonly vector?: (f: FunctionBuilder, push: Push) => void;
+  readonly scalar: (f: FunctionBuilder, push: Push, fns: MathFns) => void;
+  readonly vector?: (f: FunctionBuilder, push: Push, fns: MathFns) => void;
+  /** Math functions the emitters call. */
+  readonly math?: readonly MathFn[];
+}
+
+const MATH_UNARY = new Set<string>(["exp", "log", "sin", "cos", "tanh", "sigmoid", "erf", "gelu_tanh", "gelu_erf", "silu"]);
+
+/** A float32 op computed by a math function: four lanes at a time, and a splatted lane for tails. */
+function mathOp(fn: MathFn, arity: 1 | 2): ElementwiseOp {
+  const args = (p: Push) => {
+    for (let i = 0; i < arity; i++) p(i);
+  };
+  return {
+    math: [fn],
+    vector: (f, p, fns) => (args(p), f.call(fns[fn]!)),
+    scalar: (f, p, fns) => {
+      for (let i = 0; i < arity; i++) (p(i), f.f32x4.splat());
+      f.call(fns[fn]!).f32x4.extract_lane(0);
+    },
+  };
 }
 
 type T = "f32" | "f64" | "i32";
@@ -32,6 +55,8 @@ export function elementwiseOp(call: PrimitiveCall, inDType: DType, outDType: DTy
   const t = STORAGE[inDType].stack;
   const float = t !== "i32";
   const f32 = inDType === "float32" && outDType === "float32";
+  if (f32 && MATH_UNARY.has(call.op)) return mathOp(call.op as MathFn, 1);
+  if (f32 && call.op === "pow") return mathOp("pow", 2);
   const bin = (name: string, vec?: string): ElementwiseOp => ({
     scalar: (f, p) => (p(0), p(1), ins(f, t, name)),
     vector: vec && f32 ? (f, p) => (p(0), p(1), ins(f, "f32x4" as T, vec)) : undefined,
@@ -74,7 +99,12 @@ export function elementwiseOp(call: PrimitiveCall, inDType: DType, outDType: DTy
       if (e === -1) return elementwiseOp({ op: "reciprocal" }, inDType, outDType);
       if (e === -0.5) return elementwiseOp({ op: "rsqrt" }, inDType, outDType);
       if (e === 3) return { scalar: (f, p) => (p(0), p(0), ins(f, t, "mul"), p(0), ins(f, t, "mul")), vector: f32 ? (f, p) => (p(0), p(0), f.f32x4.mul(), p(0), f.f32x4.mul()) : undefined };
-      return null;
+      if (!f32) return null;
+      return {
+        math: ["pow"],
+        vector: (f, p, fns) => (p(0), splat(f, e), f.call(fns.pow!)),
+        scalar: (f, p, fns) => (p(0), f.f32x4.splat(), splat(f, e), f.call(fns.pow!), f.f32x4.extract_lane(0)),
+      };
     }
     case "logical_not":
       return { scalar: (f, p) => (p(0), f.i32.eqz()) };

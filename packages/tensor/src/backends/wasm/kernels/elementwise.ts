@@ -3,6 +3,7 @@ import type { View } from "../../../backend/view.js";
 import type { PrimitiveCall } from "../../../ops/primitives.js";
 import { STORAGE, addConst, loop } from "./emit.js";
 import { elementwiseOp, type ElementwiseOp } from "./elementwise-ops.js";
+import { addSimdMath } from "./simd-math.js";
 import { collapse, shapeKey } from "./layout.js";
 import type { KernelPlan } from "./plan.js";
 
@@ -42,6 +43,7 @@ function build(op: ElementwiseOp, inTypes: readonly View["dtype"][], outType: Vi
   const m = new ModuleBuilder();
   m.importMemory("env", "memory", { initial: 1, maximum: 65536, shared: true });
   const nIn = inTypes.length;
+  const fns = op.math ? addSimdMath(m, op.math) : {};
   const params = [...inTypes.map(() => "i32" as const), "i32" as const, "i32" as const, "i32" as const, "i32" as const];
   m.func({ name: "run", params, export: true }, (f) => {
     const [outArg, start, end] = [nIn, nIn + 1, nIn + 2];
@@ -94,7 +96,7 @@ function build(op: ElementwiseOp, inTypes: readonly View["dtype"][], outType: Vi
           op.vector!(f, (k) => {
             if (nest.strides[k + 1]![rank - 1] === 0) f.local.get(splats[k]!);
             else f.local.get(p[k]!).v128.load(2);
-          });
+          }, fns);
           f.v128.store(2);
           addConst(f, po, 16);
           ins.forEach((_, k) => addConst(f, p[k]!, 16 * nest.strides[k + 1]![rank - 1]!));
@@ -105,7 +107,7 @@ function build(op: ElementwiseOp, inTypes: readonly View["dtype"][], outType: Vi
         op.scalar(f, (k) => {
           f.local.get(p[k]!);
           ins[k]!.load(f);
-        });
+        }, fns);
         outStore.store(f);
         addConst(f, po, outStore.bytes);
         ins.forEach((s, k) => addConst(f, p[k]!, nest.strides[k + 1]![rank - 1]! * s.bytes));
