@@ -8,7 +8,7 @@ import { hasSimd128, hasThreads, wasmApi, type WasmMemory } from "./asm/index.js
 import { Allocator } from "./allocator.js";
 import { KernelCache } from "./kernel-cache.js";
 import { Pool } from "./pool.js";
-import { planKernel } from "./kernels/index.js";
+import { fusable, planKernel } from "./kernels/index.js";
 
 export interface WasmBuffer extends DeviceBuffer {
   /** Byte address in the shared memory. */
@@ -79,6 +79,10 @@ export class WasmBackend implements Backend {
     // The scratch arena is the backend's own, not a tensor's.
     const scratch = this.#scratchPtr ? 1 : 0;
     return { liveBuffers: this.allocator.liveBlocks - scratch, liveBytes: this.allocator.liveBytes - this.#scratchBytes };
+  }
+
+  fuses(call: PrimitiveCall, inputs: readonly View[]): boolean {
+    return fusable(call, inputs);
   }
 
   run(call: PrimitiveCall, inputs: readonly View[], out: View): void {

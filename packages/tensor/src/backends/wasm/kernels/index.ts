@@ -1,7 +1,8 @@
 import type { View } from "../../../backend/view.js";
-import { kindOf, type PrimitiveCall } from "../../../ops/primitives.js";
+import { kindOf, type CallOf, type FusedOp, type PrimitiveCall } from "../../../ops/primitives.js";
 import { planElementwise } from "./elementwise.js";
 import { planReduce } from "./reduce.js";
+import { planRows, rowsFusable } from "./rows.js";
 import type { KernelPlan } from "./plan.js";
 
 export type { KernelPlan } from "./plan.js";
@@ -11,6 +12,12 @@ export function planKernel(call: PrimitiveCall, inputs: readonly View[], out: Vi
   if (out.shape.reduce((a, b) => a * b, 1) === 0) return null;
   const kind = kindOf(call.op);
   if (kind === "unary" || kind === "binary") return planElementwise(call, inputs, out);
+  if (kind === "fused") return planRows(call as CallOf<FusedOp>, inputs[0]!, out);
   if (call.op === "sum" || call.op === "max" || call.op === "min") return inputs[0]!.shape.reduce((a, b) => a * b, 1) === 0 ? null : planReduce(call.op, call.axes, inputs[0]!, out);
   return null;
+}
+
+/** The fused composites this backend runs as one kernel (others decompose into primitives). */
+export function fusable(call: PrimitiveCall, inputs: readonly View[]): boolean {
+  return kindOf(call.op) === "fused" && rowsFusable(call as CallOf<FusedOp>, inputs[0]!);
 }

@@ -73,7 +73,6 @@ const div = op2((f) => f.f32x4.div());
 const atMost = op2((f) => f.f32x4.pmin());
 const atLeast = op2((f) => f.f32x4.pmax());
 const lt = op2((f) => f.f32x4.lt());
-const le = op2((f) => f.f32x4.le());
 const ge = op2((f) => f.f32x4.ge());
 const feq = op2((f) => f.f32x4.eq());
 const fne = op2((f) => f.f32x4.ne());
@@ -90,7 +89,6 @@ const or = op2((f) => f.v128.or());
 const xor = op2((f) => f.v128.xor());
 /** a & ~b */
 const andnot = op2((f) => f.v128.andnot());
-const vnot = op1((f) => f.v128.not());
 const shl = (a: Expr, n: number): Expr => (f) => {
   a(f);
   f.i32.const(n).i32x4.shl();
@@ -134,6 +132,9 @@ const highHalf = (a: Expr): Expr => (f) => {
 /** Low 8 bytes of a, then low 8 bytes of b. */
 const concatLow = op2((f) => f.i8x16.shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]));
 
+// Constants. (Engines rebuild a splatted v128.const where it is used — on x86 a 64-bit immediate
+// move and two vector instructions — rather than keeping it in a register; hoisting them out of a
+// kernel's loop into opaque locals was measured to be slower, so the functions simply inline them.)
 const c = (v: number): Expr => (f) => {
   f.v128.const_f32x4(v, v, v, v);
 };
@@ -145,7 +146,7 @@ const cd = (v: number): Expr => (f) => {
 };
 
 /** Horner: coeffs[0] + x·(coeffs[1] + x·(…)), highest degree last. */
-function horner(x: Expr, coeffs: readonly number[], k: Expr = c, m = mul, a = add): Expr {
+function horner(x: Expr, coeffs: readonly number[], k: (v: number) => Expr = c, m = mul, a = add): Expr {
   let acc = k(coeffs[coeffs.length - 1] as number);
   for (let i = coeffs.length - 2; i >= 0; i--) acc = a(m(acc, x), k(coeffs[i] as number));
   return acc;
@@ -195,15 +196,26 @@ const EXP_P = [5.0000001201e-1, 1.6666665459e-1, 4.1665795894e-2, 8.3334519073e-
  * they round to 0 anyway) are returned as 0.
  */
 function expCore(g: Gen, hi: Expr, lo?: Expr): Expr {
+  const { head, scale, underflow } = expParts(g, hi, lo);
+  const out = mul(head, scale);
+  return underflow ? sel(underflow, c(0), out) : out;
+}
+
+/**
+ * e^(hi + lo) = head·scale, where head = y·2^n1 and scale = 2^n2 (see expCore); a caller can
+ * multiply something into head before the last, possibly subnormal, scaling. `underflow` marks
+ * the lanes to zero in the `lo` form.
+ */
+function expParts(g: Gen, hi: Expr, lo?: Expr, floor = -104): { head: Expr; scale: Expr; underflow?: Expr } {
   let ns: Expr; // n + SHIFTER, n = round(x / ln2)
   let h: Expr;
   let s: Expr | undefined;
   if (lo) {
     h = g.let(hi);
     s = g.let(add(h, lo));
-    ns = g.let(add(mul(atLeast(s, c(-104)), c(LOG2E)), c(SHIFTER)));
+    ns = g.let(add(mul(atLeast(s, c(floor)), c(LOG2E)), c(SHIFTER)));
   } else {
-    h = g.let(atMost(atLeast(hi, c(-104)), c(89)));
+    h = g.let(atMost(atLeast(hi, c(floor)), c(89)));
     ns = g.let(add(mul(h, c(LOG2E)), c(SHIFTER)));
   }
   const n = g.let(sub(ns, c(SHIFTER)));
@@ -213,14 +225,15 @@ function expCore(g: Gen, hi: Expr, lo?: Expr): Expr {
   const r = g.let(rE);
   const z = g.let(mul(r, r));
   const y = g.let(add(add(mul(horner(r, EXP_P), z), r), c(1)));
-  // 2^n as 2^n1 · 2^n2 with n1 = n >> 1: both factors stay normal for n in [-150, 128], so
+  // 2^n as 2^n1 · 2^n2 with n1 = n >> 1: both factors stay normal for n in [-252, 128], so
   // overflow gives +inf and subnormal results are rounded once, by the last multiplication.
   // (A NaN input leaves n = NaN, whose bits give some finite scale; y is NaN anyway.)
   const ni = g.let(isub(ns, ci(SHIFTER_BITS)));
   const n1 = g.let(shrS(ni, 1));
   const n2 = isub(ni, n1);
-  const out = mul(mul(y, shl(iadd(n1, ci(127)), 23)), shl(iadd(n2, ci(127)), 23));
-  return s ? sel(lt(s, c(-104)), c(0), out) : out;
+  const head = mul(y, shl(iadd(n1, ci(127)), 23));
+  const scale = shl(iadd(n2, ci(127)), 23);
+  return s ? { head, scale, underflow: lt(s, c(floor)) } : { head, scale };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -272,24 +285,30 @@ function tanhCore(g: Gen, xIn: Expr): Expr {
 }
 
 /**
- * Parts of sigmoid(v) = num/den: e = e^−|v|, den = 1 + e, num = 1 (v >= 0) or e (v < 0), so
- * neither branch overflows or cancels. NaN propagates through num.
+ * u·sigmoid(v) = u·num/den with e = e^−|v|, den = 1 + e and num = 1 (v >= 0) or e (v < 0), so
+ * neither side overflows or cancels. For v < 0, u is multiplied into e's head before its last
+ * scaling, so u·e^v stays accurate when e^v alone would be subnormal. NaN propagates through den.
  */
-function sigmoidParts(g: Gen, v: Expr): { num: Expr; den: Expr } {
-  const e = g.let(expCore(g, neg(abs(v))));
-  return { num: sel(ge(v, c(0)), c(1), e), den: add(c(1), e) };
+function timesSigmoid(g: Gen, u: Expr, v: Expr): Expr {
+  // The clamp at −110 (instead of −104) and zeroing below keep u·e^v right for |u| <= |v|:
+  // |v|·e^v < 2^-151 there, while the clamped e^−110 times a huge u would not be.
+  const nv = g.let(neg(abs(v)));
+  const { head, scale } = expParts(g, nv, undefined, -110);
+  const h = g.let(sel(lt(nv, c(-110)), c(0), head)); // 0, not a select of the result: −inf·0 = NaN
+  const sc = g.let(scale);
+  const den = add(c(1), mul(h, sc));
+  const negative = g.let(lt(v, c(0)));
+  return div(mul(mul(u, sel(negative, h, c(1))), sel(negative, sc, c(1))), den);
 }
 
 function sigmoidCore(g: Gen, xIn: Expr): Expr {
   const x = g.let(xIn);
-  const { num, den } = sigmoidParts(g, x);
-  return div(num, den);
+  return timesSigmoid(g, c(1), x);
 }
 
 function siluCore(g: Gen, xIn: Expr): Expr {
   const x = g.let(xIn);
-  const { num, den } = sigmoidParts(g, x);
-  return div(mul(x, num), den);
+  return timesSigmoid(g, x, x);
 }
 
 /** 2·√(2/π) and 2·√(2/π)·0.044715: gelu_tanh(x) = x·sigmoid(x·(A + B·x²)). */
@@ -299,8 +318,7 @@ const GELU_B = 0.0713548162726009;
 function geluTanhCore(g: Gen, xIn: Expr): Expr {
   const x = g.let(xIn);
   const v = g.let(mul(x, add(c(GELU_A), mul(c(GELU_B), mul(x, x)))));
-  const { num, den } = sigmoidParts(g, v);
-  return mul(x, div(num, den));
+  return timesSigmoid(g, x, v);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -309,51 +327,46 @@ function geluTanhCore(g: Gen, xIn: Expr): Expr {
 /** erf(z) = z·P(z²) on |z| <= 0.75 (minimax, relative error 2^-29). */
 const ERF_P = [1.1283791065216064, -0.3761261999607086, 0.11283376812934875, -0.026834622025489807, 0.005114339757710695, -0.0006749466410838068];
 /**
- * erfc(z) = t·e^(−z² + Q(t)) with t = 1/(1 + z/√2), for z in [0.45, 10.5] (the form of Numerical
- * Recipes' erfcc; minimax in t with float32 coefficients, absolute error 2^-26.8, i.e. that
- * relative error in erfc). With z = |x|/√2 (gelu_erf), t = 1/(1 + |x|/2) has one rounding fewer.
+ * erfc(z) = t·e^(−z² + Q(t)) with t = 1/(1 + z/√2) (the form of Numerical Recipes' erfcc), Q
+ * minimax in t with float32 coefficients. ERFC_Q_ERF: z in [0.75, 4], error weighted by erfc(z)
+ * (all erf = 1 − erfc needs) 2^-27.3. ERFC_Q_GELU: z in [0.45, 10.5], absolute error 2^-26.8,
+ * i.e. that relative error in erfc, for gelu_erf's tail.
  */
-const ERFC_Q = [
+const ERFC_Q_ERF = [-0.9126424193382263, 0.9254916310310364, 0.5962660908699036, -0.9297594428062439, 0.3225620687007904];
+const ERFC_Q_GELU = [
   -0.9189110994338989, 0.9990429282188416, 0.26428279280662537, -0.2864021062850952, 0.2770528197288513,
   -2.226569414138794, 4.513537406921387, -4.236396789550781, 2.0036659240722656, -0.3892550468444824,
 ];
-const ERFC_P = Math.SQRT1_2;
-/** z is clamped here before the erfc form (for ±inf); erfc(z) < 2^-150 long before, and expCore gives 0. */
-const ERFC_ZMAX = 10.5;
-
-/**
- * For a = |x| >= 0 and z = s·a (s = 1 for erf, 1/√2 for gelu_erf): erf(z) by the small-z polynomial
- * (valid for z <= 0.75) and erfc(z) by the large-z form (valid for z >= 0.45).
- */
-function erfParts(g: Gen, a: Expr, s: number): { erfSmall: Expr; erfcLarge: Expr } {
-  const s2 = s * s; // 1 or 0.5: exact
-  const aa = g.let(mul(a, a));
-  const erfSmall = mul(a, horner(aa, ERF_P.map((k, i) => k * s ** (2 * i + 1))));
-  // erfc: clamp z (the result is zeroed beyond ERFC_ZMAX), then −z² = −s²·a² split exactly as
-  // hi + lo with a = ah + al, ah having 12 significant bits: a² = ah² + al·(a + ah).
-  const ac = g.let(atMost(a, c(ERFC_ZMAX / s)));
-  const ah = g.let(and(ac, ci(0xffff_f000 | 0)));
-  const al = sub(ac, ah);
-  const hi = mul(mul(ah, ah), c(-s2));
-  const t = g.let(div(c(1), add(c(1), mul(ac, c(ERFC_P * s)))));
-  const lo = add(mul(mul(al, add(ac, ah)), c(-s2)), horner(t, ERFC_Q));
-  return { erfSmall, erfcLarge: mul(t, expCore(g, hi, lo)) };
-}
 
 function erfCore(g: Gen, xIn: Expr): Expr {
   const x = g.let(xIn);
   const a = g.let(abs(x));
-  const { erfSmall, erfcLarge } = erfParts(g, a, 1);
-  return withSign(sel(lt(a, c(0.75)), erfSmall, sub(c(1), erfcLarge)), x);
+  const small = mul(a, horner(mul(a, a), ERF_P));
+  // 1 − erfc(a) for a >= 0.75; erf is 1 in float32 from 3.92 on, so clamp a to 4 (also ±inf).
+  const ac = g.let(atMost(a, c(4)));
+  const t = g.let(div(c(1), add(c(1), mul(ac, c(Math.SQRT1_2)))));
+  const erfc = mul(t, expCore(g, sub(horner(t, ERFC_Q_ERF), mul(ac, ac))));
+  return withSign(sel(lt(a, c(0.75)), small, sub(c(1), erfc)), x);
 }
 
+/** gelu_erf(x) = 0.5x·(1 + erf(z)) = 0.5x·erfc(−z), z = x/√2. */
 function geluErfCore(g: Gen, xIn: Expr): Expr {
   const x = g.let(xIn);
   const a = g.let(abs(x));
-  const { erfSmall, erfcLarge } = erfParts(g, a, Math.SQRT1_2);
-  const es = g.let(erfSmall);
-  const ec = g.let(erfcLarge);
-  // q = 1 + erf(x/√2) = erfc(−x/√2): for x >= 0, 1 + erf or 2 − erfc; for x < 0, 1 − erf near 0
+  // erf(|z|) for |z| <= 0.75: the erf polynomial with z = a/√2 folded into the coefficients.
+  const es = g.let(mul(a, horner(mul(a, a), ERF_P.map((k, i) => k * Math.SQRT1_2 ** (2 * i + 1)))));
+  // erfc(|z|) for |z| >= 0.45, to full relative accuracy: −z² = −a²/2 is split exactly as hi + lo
+  // (a = ah + al, ah with 12 significant bits: a² = ah² + al·(a + ah)) and expCore takes both.
+  // a is clamped to 14.85 (|z| = 10.5, for ±inf), where expCore already returns 0.
+  const ac = g.let(atMost(a, c(14.85)));
+  const ah = g.let(and(ac, ci(0xffff_f000 | 0)));
+  const al = sub(ac, ah);
+  const d = g.let(add(c(1), mul(ac, c(0.5))));
+  const t = g.let(div(c(1), d));
+  const hi = mul(mul(ah, ah), c(-0.5));
+  const lo = add(mul(mul(al, add(ac, ah)), c(-0.5)), horner(t, ERFC_Q_GELU));
+  const ec = g.let(div(expCore(g, hi, lo), d)); // t·e^…, one rounding fewer
+  // q = 1 + erf(x/√2): for x >= 0, 1 + erf or 2 − erfc; for x < 0, 1 − erf near 0
   // (while erf <= 1/2, so no cancellation) and erfc itself beyond.
   const qPos = sel(lt(a, c(0.75 * Math.SQRT2)), add(c(1), es), sub(c(2), ec));
   const qNeg = sel(lt(a, c(0.47 * Math.SQRT2)), sub(c(1), es), ec);
@@ -492,19 +505,23 @@ const arg = (i: number): Expr => (f) => {
   f.local.get(i);
 };
 
+function emitCore(f: FunctionBuilder, fn: MathFn, args: readonly number[]): void {
+  const g = new Gen(f);
+  const out = fn === "pow" ? powCore(g, arg(args[0] as number), arg(args[1] as number)) : UNARY_CORE[fn](g, arg(args[0] as number));
+  out(f);
+}
+
 /**
- * Emits `fn` inline into `f`: the operand(s) must already be in v128 locals (`args`); the code
- * pushes the result and allocates its own scratch locals in `f`. Prefer addSimdMath + call
- * unless the call overhead matters.
+ * Emits `fn` inline into `f` instead of calling it: the operand(s) must already be in v128
+ * locals (`args`); the code pushes the result and allocates its own scratch locals in `f`.
+ * (Measured on V8: about as fast as addSimdMath + call, which engines handle well.)
  */
 export function emitSimdMath(f: FunctionBuilder, fn: MathFn, args: readonly number[]): FunctionBuilder {
   if (args.length !== MATH_ARITY[fn]) throw new RangeError(`emitSimdMath(${fn}): expected ${MATH_ARITY[fn]} operand local(s), got ${args.length}`);
   for (const a of args) {
     if (f.localType(a) !== "v128") throw new TypeError(`emitSimdMath(${fn}): local ${a} is ${f.localType(a)}, expected v128`);
   }
-  const g = new Gen(f);
-  const out = fn === "pow" ? powCore(g, arg(args[0] as number), arg(args[1] as number)) : UNARY_CORE[fn](g, arg(args[0] as number));
-  out(f);
+  emitCore(f, fn, args);
   return f;
 }
 
@@ -521,12 +538,10 @@ export function addSimdMath<F extends MathFn>(m: ModuleBuilder, fns: readonly F[
   const out = {} as Record<F, FunctionBuilder>;
   for (const fn of fns) {
     if (!(fn in MATH_ARITY)) throw new RangeError(`addSimdMath: unknown function "${String(fn)}"`);
-    let fb = added[fn];
+    let fb: FunctionBuilder | undefined = added[fn];
     if (!fb) {
       const params = MATH_ARITY[fn] === 2 ? (["v128", "v128"] as const) : (["v128"] as const);
-      fb = m.func({ name: `math_${fn}`, params, results: ["v128"] }, (f) => {
-        emitSimdMath(f, fn, params.map((_, i) => i));
-      });
+      fb = m.func({ name: `math_${fn}`, params, results: ["v128"] }, (f) => emitCore(f, fn, params.map((_, i) => i)));
       added[fn] = fb;
     }
     out[fn] = fb;
