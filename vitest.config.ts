@@ -24,7 +24,8 @@ export default defineConfig({
         extends: true,
         test: { name: "reference", include: ["packages/*/test/**/*.test.ts", "apps/*/test/**/*.test.ts"], env: { EQUIGRAD_BACKEND: "reference" } },
       },
-      { extends: true, test: { name: "wasm", include: opTests, env: { EQUIGRAD_BACKEND: "wasm" } } },
+      // EQUIGRAD_DEBUG_WASM=1: every generated kernel is checked with WebAssembly.validate.
+      { extends: true, test: { name: "wasm", include: opTests, env: { EQUIGRAD_BACKEND: "wasm", EQUIGRAD_DEBUG_WASM: "1" } } },
     ],
   },
 });

@@ -21,7 +21,7 @@ const fmt = (b: number): string => (b >= 2 ** 30 ? `${(b / 2 ** 30).toFixed(2)} 
 /**
  * Blocks in one shared linear memory. Freed blocks are kept by size for exact reuse (a
  * training step asks for the same sizes every time, so steady state allocates nothing new);
- * otherwise memory is carved from the top, then from coalesced free space, then grown.
+ * otherwise free space is coalesced and split, then memory is carved from the top, then grown.
  * Offset 0..ALIGN is reserved so that no block has address 0.
  */
 export class Allocator {
@@ -47,7 +47,8 @@ export class Allocator {
 
   alloc(bytes: number): number {
     const size = roundUp(Math.max(bytes, 1), ALIGN);
-    const ptr = this.#reuse(size) ?? this.#carve(size) ?? (this.#coalesce(), this.#reuse(size) ?? this.#split(size) ?? this.#carve(size)) ?? this.#grow(size);
+    // Exact reuse first (the steady state of a training loop), then free space, then fresh memory.
+    const ptr = this.#reuse(size) ?? (this.#coalesce(), this.#reuse(size) ?? this.#split(size) ?? this.#carve(size)) ?? this.#grow(size);
     return this.#track(ptr, size, bytes);
   }
 
