@@ -7,6 +7,7 @@ import type { View } from "./backend/view.js";
 import { Storage } from "./memory/storage.js";
 import { infer, kindOf, type PrimitiveCall } from "./ops/primitives.js";
 import { Tensor } from "./tensor.js";
+import { profiling, recordOp } from "./profile.js";
 
 /** Sees every primitive as it executes: the autograd tape and the graph tracer are interceptors. */
 export interface Interceptor {
@@ -84,6 +85,10 @@ export function apply(call: PrimitiveCall, inputs: readonly Tensor[]): Tensor {
     const copy = runOn(backend, { op: "copy" }, [x], x);
     out = new Tensor(copy.storage, meta.dtype, { shape: meta.shape, strides: contiguousStrides(meta.shape), offset: 0 });
     copy.dispose();
+  } else if (profiling()) {
+    const t0 = performance.now();
+    out = runOn(backend, call, inputs, meta);
+    recordOp(call.op, performance.now() - t0);
   } else {
     out = runOn(backend, call, inputs, meta);
   }

@@ -24,6 +24,7 @@ export { apply, applyFused, pushInterceptor, popInterceptor, type Interceptor } 
 export { infer, kindOf, FUSED_OPS, type FusedOp, type PrimitiveCall, type PrimitiveName, type CallOf, type Meta } from "./ops/primitives.js";
 export { tidy, dispose } from "./memory/scope.js";
 export { memoryStats } from "./memory/stats.js";
+export { profile, formatProfile, type OpProfile } from "./profile.js";
 export * from "./ops/creation.js";
 export * from "./ops/elementwise.js";
 export * from "./ops/reduce.js";

@@ -2,7 +2,7 @@ import type { Backend } from "./backend.js";
 
 const factories = new Map<string, () => Backend>();
 const instances = new Map<string, Backend>();
-let current = "reference";
+let current = "wasm";
 
 /** Makes a backend available by name; created on first use. */
 export function registerBackend(name: string, factory: () => Backend): void {

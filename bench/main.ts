@@ -1,0 +1,21 @@
+// `pnpm bench`: every benchmark, as a table and as JSON lines ({"bench", "value", "unit", "threads", ...}).
+//   --quick            fewer repetitions
+//   --only=a,b         sections: matmul, throughput, blocks, demo
+import { availableParallelism } from "node:os";
+import { runMatmulBench } from "../packages/tensor/bench/matmul.js";
+import { runThroughputBench } from "../packages/tensor/bench/throughput.js";
+import { runBlocksBench } from "./blocks.js";
+import { runDemoBench } from "./demo.js";
+
+const args = process.argv.slice(2);
+const quick = args.includes("--quick");
+const only = args.find((a) => a.startsWith("--only="))?.slice(7).split(",");
+const want = (s: string) => !only || only.includes(s);
+const threads = [...new Set([1, Math.min(2, availableParallelism())])];
+
+console.log(`equigrad benchmarks — node ${process.version}, ${availableParallelism()} cores${quick ? ", quick" : ""}`);
+if (want("matmul")) runMatmulBench({ threads, quick });
+if (want("throughput")) runThroughputBench(threads, quick);
+if (want("blocks")) runBlocksBench(availableParallelism(), quick);
+if (want("demo")) runDemoBench(availableParallelism(), quick);
+process.exit(0);
