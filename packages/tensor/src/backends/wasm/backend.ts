@@ -88,11 +88,26 @@ export class WasmBackend implements Backend {
   run(call: PrimitiveCall, inputs: readonly View[], out: View): void {
     if (call.op === "full") return void this.array(out.buffer).fill(call.value);
     if (call.op === "constant") return this.write(out.buffer, call.data);
-    const plan = planKernel(call, inputs, out);
+    // Index kernels trust their indices: anything unusual (negative, out of range) goes to the
+    // reference kernel, which wraps negatives and reports bad indices.
+    const indicesOk = (call.op !== "gather" && call.op !== "scatter_add") || this.#indicesInRange(inputs[1]!, inputs[0]!.shape[call.axis]!);
+    const plan = indicesOk ? planKernel(call, inputs, out) : null;
     if (!plan) return runReference(call, inputs, out, (b) => this.array(b));
     const kernel = this.kernels.get(plan.key, plan.build);
     const ptr = (v: View) => (v.buffer as WasmBuffer).ptr + v.offset * dtypeInfo(v.dtype).bytes;
     this.pool.run(kernel, plan.args(ptr, this.#scratch(plan.scratchBytesPerThread ?? 0)), plan.units, plan.minUnitsPerThread);
+  }
+
+  /** Whether every index of the view is in [0, len); broadcast (stride-0) dims are read once. */
+  #indicesInRange(idx: View, len: number): boolean {
+    const distinct = { ...idx, shape: idx.shape.map((d, i) => (idx.strides[i] === 0 ? Math.min(d, 1) : d)) };
+    const data = this.array(idx.buffer);
+    const offsets = elementOffsets(distinct);
+    for (let i = 0; i < offsets.length; i++) {
+      const j = data[offsets[i]!]!;
+      if (j < 0 || j >= len) return false;
+    }
+    return true;
   }
 
   #scratchPtr = 0;

@@ -2,6 +2,7 @@ import type { View } from "../../../backend/view.js";
 import { kindOf, type CallOf, type FusedOp, type PrimitiveCall } from "../../../ops/primitives.js";
 import { planElementwise } from "./elementwise.js";
 import { planReduce } from "./reduce.js";
+import { isRowIndexed, planGatherRows, planScatterAddRows } from "./indexing.js";
 import { planRows, rowsFusable } from "./rows.js";
 import type { KernelPlan } from "./plan.js";
 
@@ -12,6 +13,8 @@ export function planKernel(call: PrimitiveCall, inputs: readonly View[], out: Vi
   if (out.shape.reduce((a, b) => a * b, 1) === 0) return null;
   const kind = kindOf(call.op);
   if (kind === "unary" || kind === "binary") return planElementwise(call, inputs, out);
+  if (call.op === "gather" && isRowIndexed(inputs[0]!, inputs[1]!, call.axis)) return planGatherRows(inputs[0]!, inputs[1]!, out);
+  if (call.op === "scatter_add" && isRowIndexed(inputs[0]!, inputs[1]!, call.axis)) return planScatterAddRows(inputs[0]!, inputs[1]!, inputs[2]!, out);
   if (kind === "fused") return planRows(call as CallOf<FusedOp>, inputs[0]!, out);
   if (call.op === "sum" || call.op === "max" || call.op === "min") return inputs[0]!.shape.reduce((a, b) => a * b, 1) === 0 ? null : planReduce(call.op, call.axes, inputs[0]!, out);
   return null;
