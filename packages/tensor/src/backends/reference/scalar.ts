@@ -23,6 +23,32 @@ export function erf(x: number): number {
   return Math.sign(x) * TWO_OVER_SQRT_PI * Math.exp(-ax * ax) * sum;
 }
 
+/**
+ * erfc without cancellation: 1 - erf(z) where erf(z) is small, else a continued fraction
+ * (modified Lentz), which converges fast for z ≥ 2; erfc(-z) = 2 - erfc(z).
+ */
+export function erfc(z: number): number {
+  if (Number.isNaN(z)) return NaN;
+  if (z < 0) return 2 - erfc(-z);
+  if (z < 2) return 1 - erf(z);
+  if (z > 27) return 0;
+  // erfc(z) = e^{-z²}/√π · 1/(z + (1/2)/(z + 1/(z + (3/2)/(z + ...))))
+  const tiny = 1e-300;
+  let f = z, c = z, d = 0;
+  for (let n = 1; n < 500; n++) {
+    const a = n / 2;
+    d = z + a * d;
+    d = Math.abs(d) < tiny ? tiny : d;
+    c = z + a / c;
+    c = Math.abs(c) < tiny ? tiny : c;
+    d = 1 / d;
+    const delta = c * d;
+    f *= delta;
+    if (Math.abs(delta - 1) < 1e-16) break;
+  }
+  return Math.exp(-z * z) / (f * Math.sqrt(Math.PI));
+}
+
 const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
 
 /** IEEE/C99 pow (as NumPy and torch): unlike Math.pow, pow(1, y) = 1 for any y and pow(-1, ±inf) = 1. */
@@ -41,8 +67,10 @@ export const UNARY: Record<UnaryOp, (x: number) => number> = {
   tanh: Math.tanh,
   sigmoid,
   relu: (x) => (x > 0 || x !== x ? x : 0),
-  gelu_tanh: (x) => 0.5 * x * (1 + Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))),
-  gelu_erf: (x) => 0.5 * x * (1 + erf(x / Math.SQRT2)),
+  // 0.5x(1 + tanh u) = x·σ(2u) and 0.5x(1 + erf(x/√2)) = 0.5x·erfc(-x/√2): the same functions,
+  // without the cancellation of 1 + tanh / 1 + erf for negative x.
+  gelu_tanh: (x) => x * sigmoid(2 * SQRT_2_OVER_PI * (x + 0.044715 * x * x * x)),
+  gelu_erf: (x) => 0.5 * x * erfc(-x / Math.SQRT2),
   silu: (x) => x * sigmoid(x),
   reciprocal: (x) => 1 / x,
   square: (x) => x * x,
