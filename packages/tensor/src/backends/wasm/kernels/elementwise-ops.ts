@@ -130,7 +130,8 @@ export function elementwiseOp(call: PrimitiveCall, inDType: DType, outDType: DTy
     case "logical_or":
       return { scalar: (f, p) => (p(0), p(1), f.i32.or()) };
     case "where":
-      return { scalar: (f, p) => (p(1), p(2), p(0), f.select()), vector: undefined };
+      // The vector form gets the condition as a lane mask (see planElementwise).
+      return { scalar: (f, p) => (p(1), p(2), p(0), f.select()), vector: outDType === "float32" ? (f, p) => (p(1), p(2), p(0), f.v128.bitselect()) : undefined };
     case "cast":
       return castOp(inDType, outDType);
     default:

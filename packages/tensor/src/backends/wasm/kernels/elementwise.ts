@@ -28,7 +28,8 @@ export function planElementwise(call: PrimitiveCall, inputs: readonly View[], ou
   const colBlocks = Math.ceil(n / block);
   const units = rows * colBlocks;
   const inner = nest.strides.slice(1).map((s) => s[s.length - 1]!);
-  const simd = op.vector !== undefined && inputs.every((v) => v.dtype === "float32") && inner.every((s) => s === 0 || s === 1);
+  // SIMD over float32 operands; a bool operand (where's condition) is widened to an i32x4 mask.
+  const simd = op.vector !== undefined && inputs.every((v) => v.dtype === "float32" || v.dtype === "bool") && inner.every((s) => s === 0 || s === 1);
   const key = ["ew", JSON.stringify(call), inputs.map((v) => v.dtype).join(","), out.dtype, shapeKey(nest.shape), nest.strides.map(shapeKey).join("|"), simd].join(";");
   return {
     key,
@@ -88,18 +89,23 @@ function build(op: ElementwiseOp, inTypes: readonly View["dtype"][], outType: Vi
       f.local.get(po).local.get(count).i32.const(outStore.bytes).i32.mul().i32.add().local.set(poEnd);
       if (simd) {
         ins.forEach((_, k) => {
-          if (nest.strides[k + 1]![rank - 1] === 0) f.local.get(p[k]!).v128.load32_splat(2).local.set(splats[k]!);
+          if (nest.strides[k + 1]![rank - 1] !== 0) return;
+          if (inTypes[k] === "bool") f.i32.const(0).local.get(p[k]!).i32.load8_u(0).i32.sub().i32x4.splat().local.set(splats[k]!);
+          else f.local.get(p[k]!).v128.load32_splat(2).local.set(splats[k]!);
         });
         f.local.get(po).local.get(count).i32.const(~3).i32.and().i32.const(4).i32.mul().i32.add().local.set(poVec);
         loop(f, () => f.local.get(po).local.get(poVec).i32.ge_u(), () => {
           f.local.get(po);
           op.vector!(f, (k) => {
             if (nest.strides[k + 1]![rank - 1] === 0) f.local.get(splats[k]!);
-            else f.local.get(p[k]!).v128.load(2);
+            else if (inTypes[k] === "bool") {
+              // four 0/1 bytes -> four lanes of 0 / all ones
+              f.v128.const_i32x4(0, 0, 0, 0).local.get(p[k]!).v128.load32_zero(0).i16x8.extend_low_i8x16_u().i32x4.extend_low_i16x8_u().i32x4.sub();
+            } else f.local.get(p[k]!).v128.load(2);
           }, fns);
           f.v128.store(2);
           addConst(f, po, 16);
-          ins.forEach((_, k) => addConst(f, p[k]!, 16 * nest.strides[k + 1]![rank - 1]!));
+          ins.forEach((s, k) => addConst(f, p[k]!, 4 * s.bytes * nest.strides[k + 1]![rank - 1]!));
         });
       }
       loop(f, () => f.local.get(po).local.get(poEnd).i32.ge_u(), () => {
