@@ -2,6 +2,7 @@ import type { View } from "../../../backend/view.js";
 import { kindOf, type CallOf, type FusedOp, type PrimitiveCall } from "../../../ops/primitives.js";
 import { planElementwise } from "./elementwise.js";
 import { planReduce } from "./reduce.js";
+import { planMatmul } from "./matmul.js";
 import { isRowIndexed, planGatherRows, planScatterAddRows } from "./indexing.js";
 import { planRows, rowsFusable } from "./rows.js";
 import type { KernelPlan } from "./plan.js";
@@ -13,6 +14,7 @@ export function planKernel(call: PrimitiveCall, inputs: readonly View[], out: Vi
   if (out.shape.reduce((a, b) => a * b, 1) === 0) return null;
   const kind = kindOf(call.op);
   if (kind === "unary" || kind === "binary") return planElementwise(call, inputs, out);
+  if (call.op === "matmul") return planMatmul(inputs[0]!, inputs[1]!, out);
   if (call.op === "gather" && isRowIndexed(inputs[0]!, inputs[1]!, call.axis)) return planGatherRows(inputs[0]!, inputs[1]!, out);
   if (call.op === "scatter_add" && isRowIndexed(inputs[0]!, inputs[1]!, call.axis)) return planScatterAddRows(inputs[0]!, inputs[1]!, inputs[2]!, out);
   if (kind === "fused") return planRows(call as CallOf<FusedOp>, inputs[0]!, out);

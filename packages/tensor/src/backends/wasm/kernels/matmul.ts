@@ -2,17 +2,21 @@
 //
 // Design (GotoBLAS/BLIS-style, everything specialised on the shapes and strides of the call):
 //   - Work unit = (batch, column block jb, row block ib), ordered so that a thread's contiguous
-//     unit range visits each (batch, jb) group once. Per group and per k block the thread packs
-//     the B block (kc × nc) into NR-wide column panels in its scratch; per row block it packs A
-//     (mc × kc) into MR-row panels, unless A rows are contiguous in k (then the microkernel reads
-//     A in place). For tiny m, B is read in place too (only a ragged last panel is packed).
-//   - Microkernel MR×NR (default 4×8: 8 f32x4 accumulators, 2 B vectors, 1 A splat = 11 live
-//     v128, which V8 keeps in xmm registers) with mul+add (no relaxed FMA), k unrolled.
-//     It loops over the row tiles of a row block (BLIS order: B micro-panel stays in L1).
+//     unit range visits each (batch, jb) group once. Columns are cut into blocks of ≤ NC (512)
+//     so a packed B block stays in L2, and further when batch × row blocks gives few units.
+//   - Per group and k block (kc ≤ KC = 256) the thread packs the B block (kc × nc) into
+//     NR-wide column panels in its scratch; per row block (MC = 64 rows) it packs A (mc × kc)
+//     into MR-row panels unless A rows are contiguous in k (then the microkernel reads A in
+//     place). For m ≤ 64 and n-contiguous B, B is read in place too, with kc ≤ 16 so that the
+//     B rows walked per k step stay in the TLB and L1 (only a ragged last panel is packed).
+//   - Microkernel MR×NR (default 4×8: 8 f32x4 accumulators + 2 B vectors + 1 A splat = 11
+//     live v128; V8 11.3 spills beyond ~14), mul+add (no relaxed FMA), k loop not unrolled
+//     (V8 runs explicit unrolls slower). One call sweeps the B panels of a row tile ("cols"
+//     order: A micro-panel stays in L1, C rows are written sequentially).
 //   - The k reduction of every output element is fixed by the shapes alone: k is cut into
-//     equal blocks (kc ≤ KC); within a block acc = Σ_p a·b in increasing p starting from 0
-//     (first block) or from the partial sum already in C. Units never share an output element,
-//     so results are bit-identical for any thread count.
+//     equal blocks; within a block acc = Σ_p a·b in increasing p starting from 0 (first block)
+//     or from the partial sum already in C. Units never share an output element, so results
+//     are bit-identical for any thread count. k = 0 runs the same code and stores zeros.
 
 import type { View } from "../../../backend/view.js";
 import { ModuleBuilder, type FunctionBuilder } from "../asm/index.js";
@@ -33,12 +37,20 @@ export interface MatmulTuning {
    * in L1), "cols" sweeps the B panels for each row tile (A panel in L1, C rows streamed).
    */
   readonly order: "rows" | "cols";
-  /** Pack A panels ("auto": only when A rows are not contiguous in k). */
+  /** "auto"/"never": read A in place when its rows are contiguous in k, else pack; "always": pack. */
   readonly packA: "auto" | "always" | "never";
-  /** Pack B panels ("auto": unless m is tiny and B rows are contiguous in n). */
+  /**
+   * "auto": read B in place when m ≤ directBMaxM and B rows are contiguous in n, else pack;
+   * "never": read B in place whenever its rows are contiguous; "always": pack.
+   */
   readonly packB: "auto" | "always" | "never";
   /** "auto" packing of B is skipped when m ≤ this. */
   readonly directBMaxM: number;
+  /**
+   * Max k block when B is read in place: few B rows at a time keep the pages and lines the
+   * microkernel walks down (one row per k step) in the TLB and L1.
+   */
+  readonly directKc: number;
   /** Multiply-adds a thread should get before work is split (waking a worker costs ~10–50 µs). */
   readonly minMacsPerThread: number;
   /** Split columns too when (batch × row blocks) gives fewer units than this. */
@@ -55,7 +67,8 @@ export const DEFAULT_MATMUL_TUNING: MatmulTuning = {
   order: "cols",
   packA: "auto",
   packB: "auto",
-  directBMaxM: 16,
+  directBMaxM: 64,
+  directKc: 16,
   minMacsPerThread: 1 << 19,
   minUnits: 8,
 };
@@ -165,7 +178,11 @@ function layoutOf(s: Spec, t: MatmulTuning): Layout {
   if (!Number.isInteger(NR) || NR < 4 || NR % 4 !== 0 || NR > 32) throw new RangeError(`matmul tuning: nr=${NR} must be a multiple of 4 in 4..32`);
   if (!isPow2(U) || U > 16) throw new RangeError(`matmul tuning: unroll=${U} must be a power of 2 ≤ 16`);
   const { m, n, k, batch } = s;
-  const NK = Math.max(1, ceilDiv(k, t.kc));
+  const directA = s.sak === 1 && s.sam > 0;
+  const packA = t.packA === "always" || !directA;
+  const directB = s.sbn === 1 && s.sbk > 0;
+  const packB = t.packB === "always" || !directB || (t.packB === "auto" && m > t.directBMaxM);
+  const NK = Math.max(1, ceilDiv(k, packB ? t.kc : Math.min(t.kc, t.directKc)));
   const KC = ceilDiv(k, NK);
   const lastKC = k - (NK - 1) * KC;
   const MC = Math.min(roundUp(Math.max(t.mc, MR), MR), roundUp(m, MR));
@@ -177,10 +194,6 @@ function layoutOf(s: Spec, t: MatmulTuning): Layout {
     NC = Math.max(Math.min(NC, 4 * NR), roundUp(ceilDiv(n, want), NR));
   }
   const NJ = ceilDiv(n, NC);
-  const directA = s.sak === 1 && s.sam > 0;
-  const packA = t.packA === "always" || !directA;
-  const directB = s.sbn === 1 && s.sbk > 0;
-  const packB = t.packB === "always" || !directB || (t.packB === "auto" && m > t.directBMaxM);
   const bpBytes = align64(KC * (packB ? roundUp(NC, NR) : n % NR ? NR : 0) * 4);
   const apBytes = packA ? align64(KC * MC * 4) : 0;
   const units = batch * NJ * MB;
