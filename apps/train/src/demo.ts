@@ -12,7 +12,7 @@ const CONTEXT = 4;
 const EMBED = 24;
 const HIDDEN = 128;
 const BATCH = 128;
-const STEPS = Number(process.env.DEMO_STEPS ?? 400);
+const STEPS = Number(process.env.DEMO_STEPS ?? 3000);
 const LR = 3e-3;
 const VOCAB = 256;
 
@@ -110,9 +110,9 @@ function main(): void {
       step(grads as unknown as Params);
       avg = s === 1 ? l.item() : 0.95 * avg + 0.05 * l.item();
     });
-    if (s % 50 === 0 || s === STEPS) {
+    if (s % 250 === 0 || s === STEPS) {
       const secs = (performance.now() - t0) / 1000;
-      const extra = s % 100 === 0 || s === STEPS ? `  val ${(evaluate() / Math.LN2).toFixed(3)} bits/byte` : "";
+      const extra = s % 500 === 0 || s === STEPS ? `  val ${(evaluate() / Math.LN2).toFixed(3)} bits/byte` : "";
       console.log(`step ${String(s).padStart(5)}  train ${(avg / Math.LN2).toFixed(3)} bits/byte${extra}  ${((s * BATCH) / secs).toFixed(0)} samples/s  live buffers ${memoryStats().liveBuffers}`);
     }
   }
