@@ -1,0 +1,99 @@
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import type { z } from "zod";
+import { ConfigSchema, type Config } from "./schema.js";
+
+/** A config problem, with every offending field and what to do about it. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+export interface LoadedConfig {
+  config: Config;
+  /** First 12 hex digits of the SHA-256 of the resolved config's canonical JSON. */
+  hash: string;
+  source: string;
+}
+
+/** JSON with object keys sorted: the same config always serialises (and hashes) the same. */
+export function canonicalJson(value: unknown, indent = 0): string {
+  const sort = (v: unknown): unknown =>
+    Array.isArray(v) ? v.map(sort) : v && typeof v === "object" ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])])) : v;
+  return JSON.stringify(sort(value), null, indent);
+}
+
+export const configHash = (config: Config): string => createHash("sha256").update(canonicalJson(config)).digest("hex").slice(0, 12);
+
+/** Reads a .json, .js/.mjs (default export) or .ts config file. */
+async function readConfigFile(path: string): Promise<unknown> {
+  const abs = resolve(path);
+  if (!existsSync(abs)) throw new ConfigError(`config file not found: ${path}`);
+  if (abs.endsWith(".json")) {
+    try {
+      return JSON.parse(readFileSync(abs, "utf8"));
+    } catch (e) {
+      throw new ConfigError(`config file ${path} is not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  if (abs.endsWith(".ts")) {
+    const { transform } = await import("esbuild");
+    const js = await transform(readFileSync(abs, "utf8"), { loader: "ts", format: "esm" });
+    const url = `data:text/javascript;base64,${Buffer.from(js.code).toString("base64")}`;
+    return ((await import(url)) as { default: unknown }).default;
+  }
+  if (abs.endsWith(".js") || abs.endsWith(".mjs")) return ((await import(pathToFileURL(abs).href)) as { default: unknown }).default;
+  throw new ConfigError(`config file ${path}: expected a .json, .js, .mjs or .ts file`);
+}
+
+/** Applies `a.b.c=value` (value parsed as JSON when it parses, else taken as a string). */
+export function applySet(raw: Record<string, unknown>, assignment: string): void {
+  const eq = assignment.indexOf("=");
+  if (eq <= 0) throw new ConfigError(`--set ${assignment}: expected path=value, e.g. --set optim.lr=3e-4`);
+  const path = assignment.slice(0, eq).split(".");
+  const text = assignment.slice(eq + 1);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    value = text;
+  }
+  let node = raw;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (next === undefined) node[key] = {};
+    else if (typeof next !== "object" || next === null || Array.isArray(next)) throw new ConfigError(`--set ${assignment}: ${key} is not an object`);
+    node = node[key] as Record<string, unknown>;
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+function describe(issues: z.core.$ZodIssue[]): string {
+  return issues
+    .map((i) => {
+      const path = i.path.join(".") || "(root)";
+      return `  ${path}: ${i.message}`;
+    })
+    .join("\n");
+}
+
+/** Validates a raw config object; throws a ConfigError listing every bad field. */
+export function resolveConfig(raw: unknown, source = "config"): LoadedConfig {
+  const parsed = ConfigSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    throw new ConfigError(`invalid ${source}:\n${describe(parsed.error.issues)}\nFix these fields in the file or with --set path=value (see \`train --help\`).`);
+  }
+  return { config: parsed.data, hash: configHash(parsed.data), source };
+}
+
+/** Loads a config file (or the built-in defaults when none is given) and applies --set overrides. */
+export async function loadConfig(path: string | undefined, sets: readonly string[] = []): Promise<LoadedConfig> {
+  const raw = (path ? await readConfigFile(path) : {}) as Record<string, unknown>;
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new ConfigError(`config ${path}: expected an object at the top level`);
+  for (const s of sets) applySet(raw, s);
+  return resolveConfig(raw, path ? `config ${path}` : "built-in config");
+}

@@ -1,0 +1,98 @@
+import { z } from "zod";
+
+/**
+ * The experiment config: every field has a default, unknown fields are errors. A config file
+ * holds any subset of it; `--set path=value` overrides single fields.
+ */
+const Model = z.strictObject({
+  /** A preset from @equigrad/models (gpt-tiny, gpt-small, llama-tiny, llama-small, moe-small). */
+  preset: z.string().default("gpt-tiny"),
+  /** Fields of the preset's model config to override (nLayer, dModel, contextLength, ...). */
+  overrides: z.record(z.string(), z.union([z.number(), z.boolean(), z.string()])).default({}),
+  dropout: z.number().min(0).max(1).default(0),
+});
+
+const Data = z.strictObject({
+  /** "sotu" (the built-in corpus), a text file or folder, or a folder of llm.c shards. */
+  corpus: z.string().default("sotu"),
+  tokenizer: z.enum(["byte", "gpt2"]).default("byte"),
+  /** For the SOTU corpus: speeches from this year on are validation. */
+  heldOutFrom: z.number().int().default(2007),
+  /** For text corpora: the fraction of documents (or of the tail) held out. */
+  valFraction: z.number().gt(0).lt(1).default(0.05),
+  /** Where tokenized shards are cached. */
+  cacheDir: z.string().default(".cache/equigrad"),
+});
+
+const Schedule = z.strictObject({
+  kind: z.enum(["constant", "cosine", "wsd"]).default("wsd"),
+  warmupSteps: z.number().int().nonnegative().default(50),
+  /** For wsd: the last fraction of steps decays linearly to minLrFactor·lr. */
+  decayFraction: z.number().min(0).max(1).default(0.4),
+  minLrFactor: z.number().min(0).max(1).default(0),
+});
+
+const OptimRule = z.strictObject({
+  match: z.strictObject({ roles: z.array(z.string()).optional(), paths: z.array(z.string()).optional() }),
+  rule: z.string(),
+  hyper: z.record(z.string(), z.unknown()).default({}),
+});
+
+const Optim = z.strictObject({
+  /** A named table ("adamw"), or an explicit ordered list of rules. */
+  table: z.union([z.enum(["adamw"]), z.array(OptimRule).min(1)]).default("adamw"),
+  lr: z.number().positive().default(3e-3),
+  betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.9, 0.95]),
+  weightDecay: z.number().min(0).default(0.1),
+  eps: z.number().positive().default(1e-8),
+  /** Global gradient-norm clipping; 0 turns it off. */
+  clipGradNorm: z.number().min(0).default(1),
+  schedule: Schedule.prefault({}),
+});
+
+const Train = z.strictObject({
+  steps: z.number().int().positive().default(1500),
+  batchSize: z.number().int().positive().default(16),
+  /** Defaults to the model's context length. */
+  seqLen: z.number().int().positive().optional(),
+  /** Micro-batches per step (gradients accumulate); batchSize must divide evenly. */
+  gradAccum: z.number().int().positive().default(1),
+  /** Stop after this many seconds (0 = no limit); the last checkpoint and eval still run. */
+  maxSeconds: z.number().min(0).default(0),
+  logEvery: z.number().int().positive().default(10),
+});
+
+const Eval = z.strictObject({
+  every: z.number().int().positive().default(250),
+  /** Validation windows of seqLen tokens, the same every time. */
+  windows: z.number().int().positive().default(64),
+});
+
+const Checkpoint = z.strictObject({
+  every: z.number().int().nonnegative().default(500),
+  keep: z.number().int().positive().default(2),
+});
+
+const Backend = z.strictObject({
+  name: z.enum(["wasm", "reference"]).default("wasm"),
+  /** Threads for the wasm backend (default: all cores). Results do not depend on it. */
+  threads: z.number().int().positive().optional(),
+});
+
+export const ConfigSchema = z.strictObject({
+  /** Run name: the run directory is runDir/name (default: derived from the config hash). */
+  name: z.string().optional(),
+  runDir: z.string().default("runs"),
+  seed: z.number().int().nonnegative().default(1337),
+  model: Model.prefault({}),
+  data: Data.prefault({}),
+  optim: Optim.prefault({}),
+  train: Train.prefault({}),
+  eval: Eval.prefault({}),
+  checkpoint: Checkpoint.prefault({}),
+  backend: Backend.prefault({}),
+  sample: z.strictObject({ prompt: z.string().default("The "), tokens: z.number().int().nonnegative().default(200), temperature: z.number().positive().default(0.8), topK: z.number().int().nonnegative().default(40) }).prefault({}),
+});
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type ConfigInput = z.input<typeof ConfigSchema>;
