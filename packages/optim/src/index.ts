@@ -1,1 +1,14 @@
-export {};
+export { byPath, type Grads, type Param, type State, type Transform, type Updates } from "./transform.js";
+export { chain } from "./chain.js";
+export { partition, PartitionError, type Group, type Match, type Partition, type PartitionState, type TableEntry } from "./partition.js";
+export { RuleRegistry, type RuleContext, type RuleSpec } from "./registry.js";
+export { rules } from "./rules/index.js";
+export { adamw, ADAMW_DEFAULTS, type AdamWOptions } from "./rules/adamw.js";
+export { sgd, SGD_DEFAULTS, type SgdOptions } from "./rules/sgd.js";
+export { clipByGlobalNorm, clipGradNorm, globalNorm } from "./clip.js";
+export { constant, cosine, linearWarmup, schedule, wsd, type Schedule, type ScheduleSpec } from "./schedules.js";
+export { readHyper, type Hyper } from "./hyper.js";
+export { initPerParam, nextPerParam, slot, slotsOf, type PerParamState, type Slots } from "./per-param.js";
+export { stateFromRecord, stateToRecord, type StateRecord } from "./state-record.js";
+export { applyUpdates, currentLearningRates, step, type StepOptions, type StepResult } from "./apply.js";
+export { globMatch } from "./glob.js";
