@@ -1,0 +1,46 @@
+import { MoE } from "@equigrad/nn";
+import type { BuildOptions } from "./build-options.js";
+import { llamaAttentionCount, llamaLike, type LlamaConfig } from "./llama.js";
+import type { Transformer } from "./transformer.js";
+
+export interface MoEConfig extends Omit<LlamaConfig, "mlp"> {
+  /** dFF is each expert's hidden width. */
+  nExperts: number;
+  topK: number;
+  /** Renormalise the chosen probabilities (default true; OLMoE uses false). */
+  normalizeTopK?: boolean;
+  routerBias?: boolean;
+  /** Load-balancing loss weight (default 0). */
+  balanceCoef?: number;
+  /** Router z-loss weight (default 0). */
+  zCoef?: number;
+}
+
+/** LLaMA-style attention with a mixture of SwiGLU experts in place of every MLP. */
+export function moe(config: MoEConfig, opts: BuildOptions = {}): Transformer {
+  return llamaLike(config, opts, (rng) => ({
+    module: new MoE({
+      rng: rng.fork("moe"),
+      dtype: opts.dtype,
+      dModel: config.dModel,
+      dFF: config.dFF,
+      nExperts: config.nExperts,
+      topK: config.topK,
+      normalizeTopK: config.normalizeTopK,
+      routerBias: config.routerBias,
+      balanceCoef: config.balanceCoef,
+      zCoef: config.zCoef,
+    }),
+    name: "moe",
+  }));
+}
+
+/** Per layer: attention + norms + E·d router (+E bias) + 3·E·d·ff experts; then as LLaMA. */
+export function moeParameterCount(config: MoEConfig, experts = config.nExperts): number {
+  const { vocabSize: v, nLayer: l, dModel: d, dFF: ff, nExperts: e } = config;
+  const layer = llamaAttentionCount(config) + e * d + (config.routerBias ? e : 0) + 3 * experts * d * ff;
+  return v * d + l * layer + d + (config.tiedHead ? 0 : v * d);
+}
+
+/** Parameters one token passes through: only topK experts of each layer count. */
+export const moeActiveParameterCount = (config: MoEConfig): number => moeParameterCount(config, config.topK);
