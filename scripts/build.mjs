@@ -15,6 +15,8 @@ for (const root of roots) {
     outbase: join(root, "src"),
     bundle: true,
     packages: "external",
+    // Workspace packages stay imports too (tsconfig paths would otherwise inline a copy of each).
+    external: ["@equigrad/*"],
     platform: "node",
     format: "esm",
     target: "node20",
