@@ -1,8 +1,8 @@
-import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { z } from "zod";
+import { hashConfig } from "../run/hash.js";
 import { ConfigSchema, type Config } from "./schema.js";
 
 /** A config problem, with every offending field and what to do about it. */
@@ -20,14 +20,8 @@ export interface LoadedConfig {
   source: string;
 }
 
-/** JSON with object keys sorted: the same config always serialises (and hashes) the same. */
-export function canonicalJson(value: unknown, indent = 0): string {
-  const sort = (v: unknown): unknown =>
-    Array.isArray(v) ? v.map(sort) : v && typeof v === "object" ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])])) : v;
-  return JSON.stringify(sort(value), null, indent);
-}
-
-export const configHash = (config: Config): string => createHash("sha256").update(canonicalJson(config)).digest("hex").slice(0, 12);
+/** The first 12 hex digits of the config's SHA-256 (of its canonical JSON): names runs, keys checkpoints. */
+export const configHash = (config: Config): string => hashConfig(config).slice(0, 12);
 
 /** Reads a .json, .js/.mjs (default export) or .ts config file. */
 async function readConfigFile(path: string): Promise<unknown> {

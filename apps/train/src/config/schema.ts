@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { corpusSpecSchema } from "../data/spec.js";
 
 /**
  * The experiment config: every field has a default, unknown fields are errors. A config file
@@ -13,13 +14,9 @@ const Model = z.strictObject({
 });
 
 const Data = z.strictObject({
-  /** "sotu" (the built-in corpus), a text file or folder, or a folder of llm.c shards. */
-  corpus: z.string().default("sotu"),
+  /** {kind: "sotu", heldOutFrom?}, {kind: "text", path, valFraction?, valBy?} or {kind: "shards", train, val?}. */
+  corpus: corpusSpecSchema.default({ kind: "sotu", heldOutFrom: 2007 }),
   tokenizer: z.enum(["byte", "gpt2"]).default("byte"),
-  /** For the SOTU corpus: speeches from this year on are validation. */
-  heldOutFrom: z.number().int().default(2007),
-  /** For text corpora: the fraction of documents (or of the tail) held out. */
-  valFraction: z.number().gt(0).lt(1).default(0.05),
   /** Where tokenized shards are cached. */
   cacheDir: z.string().default(".cache/equigrad"),
 });

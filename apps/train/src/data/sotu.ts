@@ -1,6 +1,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { textCorpusOf, type TextCorpus } from "./corpus.js";
 
 /** One State of the Union address. */
 export interface Speech {
@@ -23,4 +24,22 @@ export function loadSotu(): Speech[] {
 export function splitByYear(speeches: Speech[], heldOutFrom = 2007): { train: string; val: string } {
   const join = (xs: Speech[]) => xs.map((s) => s.text).join("\n\n");
   return { train: join(speeches.filter((s) => s.year < heldOutFrom)), val: join(speeches.filter((s) => s.year >= heldOutFrom)) };
+}
+
+export interface SotuOptions {
+  /** Speeches of this year and later are validation (default 2007: ≈5% of the bytes). */
+  heldOutFrom?: number;
+}
+
+/** The SOTU corpus as documents (one per speech, in file order), split by year. */
+export function sotuCorpus(opts: SotuOptions = {}): TextCorpus {
+  const { heldOutFrom = 2007 } = opts;
+  const docs = loadSotu();
+  const doc = (s: Speech) => ({ name: s.file, text: s.text });
+  const train = docs.filter((s) => s.year < heldOutFrom).map(doc);
+  const val = docs.filter((s) => s.year >= heldOutFrom).map(doc);
+  if (train.length === 0 || val.length === 0) {
+    throw new Error(`sotu corpus: heldOutFrom ${heldOutFrom} leaves ${train.length} training and ${val.length} validation speeches; pick a year in 1791..2021`);
+  }
+  return textCorpusOf(`sotu-${heldOutFrom}`, train, val);
 }

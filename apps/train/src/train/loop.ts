@@ -1,0 +1,154 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { PartitionError, currentLearningRates, partition, stateFromRecord, stateToRecord, type Param } from "@equigrad/optim";
+import { memoryStats, tidy } from "@equigrad/tensor";
+import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from "../checkpoint/index.js";
+import { ConfigError, type LoadedConfig } from "../config/load.js";
+import { BatchLoader, evalBatches, openCorpus, prepareCorpus } from "../data/index.js";
+import { tokenizerFromName } from "../tokenizers/index.js";
+import { useBackend } from "./backend.js";
+import { TrainingError } from "./errors.js";
+import { createModel } from "./model.js";
+import { optimizerTable } from "./optimizer-table.js";
+import { Progress } from "./progress.js";
+import { createRunDir, openMetrics } from "../run/index.js";
+import { writeRunReport } from "./report.js";
+import { sampleTokens } from "./sample.js";
+import { evaluate, trainStep, type Batch } from "./step.js";
+
+export interface TrainOptions {
+  /** Continue from the newest complete checkpoint of the run directory. */
+  resume?: boolean;
+  /** Write progress here (default stderr); null for silence (tests). */
+  log?: ((line: string) => void) | null;
+}
+
+export interface TrainSummary {
+  runDir: string;
+  steps: number;
+  trainLoss: number;
+  valLoss: number;
+  tokens: number;
+  seconds: number;
+  tokensPerSecond: number;
+  parameters: number;
+  sample: string;
+}
+
+/** Runs (or resumes) the training an experiment config describes. */
+export async function train(loaded: LoadedConfig, opts: TrainOptions = {}): Promise<TrainSummary> {
+  const { config, hash } = loaded;
+  const log = opts.log === undefined ? (l: string) => process.stderr.write(`${l}\n`) : opts.log ?? (() => {});
+  useBackend(config);
+
+  const tokenizer = tokenizerFromName(config.data.tokenizer);
+  const prepared = await prepareCorpus({ corpus: openCorpus(config.data.corpus), tokenizer, cacheDir: config.data.cacheDir });
+  const { model, spec, parameters } = createModel(config, tokenizer.vocabSize);
+  const seqLen = config.train.seqLen ?? model.contextLength;
+  if (seqLen > model.contextLength) throw new ConfigError(`train.seqLen ${seqLen} exceeds the model's context length ${model.contextLength} (model.overrides.contextLength)`);
+  if (config.train.batchSize % config.train.gradAccum !== 0) throw new ConfigError(`train.batchSize ${config.train.batchSize} is not divisible by train.gradAccum ${config.train.gradAccum}`);
+  const micro = config.train.batchSize / config.train.gradAccum;
+
+  const params: Param[] = model.namedParameters();
+  let optimizer;
+  try {
+    optimizer = partition(optimizerTable(config), params);
+  } catch (e) {
+    if (e instanceof PartitionError) throw new ConfigError(`optim.table does not fit the model ${config.model.preset}:\n${e.message}`);
+    throw e;
+  }
+  let state = optimizer.init(params);
+
+  const name = config.name ?? `${config.model.preset}-${hash}`;
+  const runPath = join(config.runDir, name);
+  const resume = Boolean(opts.resume) && existsSync(join(runPath, "config.json"));
+  let run;
+  try {
+    run = createRunDir({ root: config.runDir, name, config, backend: config.backend.name, threads: config.backend.threads ?? 0, resume });
+  } catch (e) {
+    throw new ConfigError(`${(e as Error).message}${opts.resume ? "" : " (continue it with --resume)"}`);
+  }
+  const ckptDir = run.checkpoints;
+  let start = 0;
+  let tokens = 0;
+  let secondsBefore = 0;
+  const latest = existsSync(ckptDir) ? latestCheckpoint(ckptDir) : undefined;
+  if (latest) {
+    const ckpt = loadCheckpoint(latest);
+    if (ckpt.meta.configHash !== hash) throw new ConfigError(`checkpoint ${latest} was written by config ${ckpt.meta.configHash}, this config is ${hash}; resume with the run's own config.json`);
+    model.loadStateDict(ckpt.params);
+    state = tidy(() => stateFromRecord(optimizer, params, ckpt.optim));
+    for (const t of Object.values(ckpt.params)) t.dispose();
+    start = ckpt.meta.step;
+    tokens = Number(ckpt.meta.metrics.tokens ?? 0);
+    secondsBefore = Number(ckpt.meta.metrics.seconds ?? 0);
+    log(`resuming ${run.dir} from step ${start}`);
+  } else if (opts.resume) log(`no checkpoint in ${run.dir}: starting from step 0`);
+  const metrics = openMetrics(run.metrics, { truncateAfterStep: start });
+
+  const loader = new BatchLoader(prepared.train, { batchSize: micro, seqLen, seed: config.seed, step: start * config.train.gradAccum });
+  const evalSet = evalBatches(prepared.val, { batchSize: micro, seqLen, maxBatches: Math.ceil(config.eval.windows / micro) });
+  const evalAll = (): number => evaluate(model, Array.from({ length: evalSet.count }, (_, i) => evalSet.batch(i)));
+  log(`model ${config.model.preset} (${spec.family}, ${parameters.toLocaleString("en-US")} parameters) · ${(prepared.train.length / 1e6).toFixed(2)}M train / ${(prepared.val.length / 1e6).toFixed(2)}M val tokens · batch ${config.train.batchSize}×${seqLen} · backend ${config.backend.name} · run ${run.dir}`);
+
+  const progress = new Progress(config.train.steps);
+  let lastCheckpoint = latest ?? "none";
+  let trainLoss = NaN;
+  let valLoss = NaN;
+  let ema: number | null = null;
+  let stepsDone = start;
+  const save = (step: number) => {
+    const t0 = performance.now();
+    lastCheckpoint = saveCheckpoint(
+      ckptDir,
+      { step, params: model.parameters(), optim: stateToRecord(state), configHash: hash, state: { loader: { seed: config.seed, step: step * config.train.gradAccum } }, metrics: { tokens, seconds: secondsBefore + progress.elapsed, trainLoss, valLoss } },
+      { keepLast: config.checkpoint.keep },
+    );
+    log(`checkpoint ${lastCheckpoint} (${Math.round(performance.now() - t0)} ms)`);
+  };
+
+  for (let step = start + 1; step <= config.train.steps; step++) {
+    const t0 = performance.now();
+    const out = tidy(() => {
+      const batches: Batch[] = Array.from({ length: config.train.gradAccum }, () => loader.next());
+      return trainStep(model, params, optimizer, state, batches, config.optim.clipGradNorm);
+    });
+    state = out.state;
+    if (!Number.isFinite(out.loss)) {
+      throw new TrainingError(`loss became ${out.loss} at step ${step} (grad norm ${out.gradNorm}). The last good checkpoint is ${lastCheckpoint}; lower optim.lr or raise optim.clipGradNorm, then --resume.`);
+    }
+    const dt = (performance.now() - t0) / 1000;
+    tokens += config.train.batchSize * seqLen;
+    trainLoss = out.loss;
+    ema = ema === null ? out.loss : 0.9 * ema + 0.1 * out.loss;
+    stepsDone = step;
+    const last = step === config.train.steps || (config.train.maxSeconds > 0 && progress.elapsed >= config.train.maxSeconds);
+    const record: Record<string, number | Record<string, number>> = {
+      step,
+      loss: out.loss,
+      grad_norm: out.gradNorm,
+      lr: currentLearningRates(optimizer, state),
+      tokens,
+      tokens_per_s: (config.train.batchSize * seqLen) / dt,
+      elapsed_s: secondsBefore + progress.elapsed,
+    };
+    if (step % config.eval.every === 0 || last) {
+      valLoss = evalAll();
+      record.val_loss = valLoss;
+      progress.log(`step ${step}: train ${ema.toFixed(4)} · val ${valLoss.toFixed(4)} nats/token · ${(tokens / (secondsBefore + progress.elapsed)).toFixed(0)} tokens/s`);
+    }
+    metrics.write(record);
+    progress.update(step, { loss: ema.toFixed(4), "tok/s": (tokens / Math.max(secondsBefore + progress.elapsed, 1e-9)).toFixed(0), mem: `${(memoryStats().liveBytes / 2 ** 20).toFixed(0)}MiB` }, step % config.train.logEvery === 0);
+    if ((config.checkpoint.every > 0 && step % config.checkpoint.every === 0) || last) save(step);
+    if (last) break;
+  }
+  progress.done();
+
+  const seconds = secondsBefore + progress.elapsed;
+  const prompt = tokenizer.encode(config.sample.prompt);
+  const sample = tokenizer.decode(sampleTokens(model, Array.from(prompt), { tokens: config.sample.tokens, temperature: config.sample.temperature, topK: config.sample.topK, seed: config.seed }));
+  const summary: TrainSummary = { runDir: run.dir, steps: stepsDone, trainLoss, valLoss, tokens, seconds, tokensPerSecond: tokens / seconds, parameters, sample };
+  metrics.close();
+  writeRunReport(run, config, summary);
+  return summary;
+}
