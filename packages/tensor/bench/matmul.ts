@@ -120,7 +120,7 @@ export function runMatmulBench(opts: MatmulBenchOptions = {}): MatmulBenchResult
     if (!plan) throw new Error("planMatmul returned null");
     const kernel = cache.get(plan.key, plan.build);
     const scratch = plan.scratchBytesPerThread ? allocator.alloc(plan.scratchBytesPerThread * Math.max(...threadsList)) : 0;
-    const args = plan.args(ptr, scratch);
+    const args = [ptr(a), ptr(b), ptr(out), scratch];
     setups.push({ c, a, b, bufs: [aBuf, bBuf, oBuf], scratch });
     for (const t of threadsList) {
       const pool = pools.get(t)!;

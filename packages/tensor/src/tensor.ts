@@ -17,7 +17,8 @@ export type TensorLike = Tensor | number | boolean;
 export type NestedArray = number | boolean | NestedArray[];
 
 let nextId = 1;
-// Safety net for tensors made outside any scope and never disposed.
+// Safety net for tensors outside every scope that are never disposed (scoped ones are freed
+// by their scope, and registering every temporary would cost more than the op itself).
 const finalizer = new FinalizationRegistry<Storage>((s) => s.release());
 
 /**
@@ -30,6 +31,7 @@ export class Tensor implements Disposable, Layout {
   #layout: Layout;
   #disposed = false;
   #kept = false;
+  #finalized = false;
 
   /** @internal Use the creation functions (`tensor`, `zeros`, ...) instead. */
   constructor(
@@ -41,8 +43,14 @@ export class Tensor implements Disposable, Layout {
     this.#id = id;
     this.#storage = storage.retain();
     this.#layout = layout;
-    finalizer.register(this, storage, this);
-    track(this);
+    if (!track(this)) this.unscoped();
+  }
+
+  /** @internal Registers the finalizer once the tensor is outside every scope. */
+  unscoped(): void {
+    if (this.#finalized || this.#disposed) return;
+    this.#finalized = true;
+    finalizer.register(this, this.#storage, this);
   }
 
   /** Identifies the value: aliases share it, `assign` gives a new one. Autograd and tracing key on it. */
@@ -78,13 +86,14 @@ export class Tensor implements Disposable, Layout {
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
-    finalizer.unregister(this);
+    if (this.#finalized) finalizer.unregister(this);
     this.#storage.release();
   }
 
   /** Exempts this tensor from every enclosing and future `tidy` scope. */
   keep(): this {
     this.#kept = true;
+    this.unscoped();
     return this;
   }
 
@@ -101,8 +110,10 @@ export class Tensor implements Disposable, Layout {
     this.#id = nextId++;
     this.#storage = value.storage.retain();
     this.#layout = { shape: value.shape, strides: value.strides, offset: value.offset };
-    finalizer.unregister(this);
-    finalizer.register(this, this.#storage, this);
+    if (this.#finalized) {
+      finalizer.unregister(this);
+      finalizer.register(this, this.#storage, this);
+    }
     old.release();
     return this;
   }

@@ -8,13 +8,17 @@ export interface Disposable {
   dispose(): void;
   readonly isDisposed: boolean;
   readonly isKept: boolean;
+  /** Called when the tensor leaves the last scope: from then on only a finalizer can free it. */
+  unscoped(): void;
 }
 
 const stack: Set<Disposable>[] = [];
 
-/** Called by every new tensor. */
-export function track(t: Disposable): void {
-  stack[stack.length - 1]?.add(t);
+/** Called by every new tensor; false when no scope is open (the tensor needs a finalizer). */
+export function track(t: Disposable): boolean {
+  const scope = stack[stack.length - 1];
+  scope?.add(t);
+  return scope !== undefined;
 }
 
 export const scopeDepth = (): number => stack.length;
@@ -50,8 +54,10 @@ export function tidy<T>(fn: () => T): T {
   collect(result, escaping);
   const parent = stack[stack.length - 1];
   for (const t of scope) {
-    if (escaping.has(t)) parent?.add(t);
-    else if (!t.isKept && !t.isDisposed) t.dispose();
+    if (escaping.has(t)) {
+      if (parent) parent.add(t);
+      else t.unscoped();
+    } else if (!t.isKept && !t.isDisposed) t.dispose();
   }
   return result;
 }

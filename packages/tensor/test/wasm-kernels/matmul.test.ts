@@ -143,7 +143,7 @@ function run(a: View, b: View, outShape: readonly number[], tuning: Partial<Matm
   const kernel = cache.get(plan!.key, plan!.build);
   const per = plan!.scratchBytesPerThread ?? 0;
   const scratch = per ? allocator.alloc(per * threads) : 0;
-  pool(threads).run(kernel, plan!.args(ptr, scratch), plan!.units, split ? 1 : plan!.minUnitsPerThread);
+  pool(threads).run(kernel, [ptr(a), ptr(b), ptr(out), scratch], plan!.units, split ? 1 : plan!.minUnitsPerThread);
   const all = f32(buf).slice();
   if (scratch) allocator.free(scratch);
   allocator.free(buf.ptr);
@@ -313,7 +313,7 @@ describe("wasm matmul kernel", () => {
               const plan = planMatmul(a, b, o, { debug: true, tuning })!;
               const scratch = 64;
               expect(scratch + (plan.scratchBytesPerThread ?? 0)).toBeLessThan(at);
-              pool2.run(cache2.get(plan.key, plan.build), plan.args(ptr, scratch), plan.units, 1);
+              pool2.run(cache2.get(plan.key, plan.build), [ptr(a), ptr(b), ptr(o), scratch], plan.units, 1);
               const out = new Float32Array(mem.buffer as ArrayBuffer, ptrs[2], sizes[2]);
               for (let i = 0; i < m; i++)
                 for (let j = 0; j < n; j++) {

@@ -7,12 +7,30 @@ import { runReference } from "../reference/index.js";
 import { hasSimd128, hasThreads, wasmApi, type WasmMemory } from "./asm/index.js";
 import { Allocator } from "./allocator.js";
 import { KernelCache } from "./kernel-cache.js";
-import { Pool } from "./pool.js";
+import { Pool, type Kernel } from "./pool.js";
 import { fusable, planKernel } from "./kernels/index.js";
 
 export interface WasmBuffer extends DeviceBuffer {
   /** Byte address in the shared memory. */
   readonly ptr: number;
+}
+
+interface CachedPlan {
+  kernel: Kernel;
+  units: number;
+  minUnitsPerThread: number;
+  /** Set when the kernel takes a scratch-arena argument (possibly needing 0 bytes). */
+  scratchBytesPerThread: number | undefined;
+}
+
+/** Byte address of a view's first element. */
+const address = (v: View): number => (v.buffer as WasmBuffer).ptr + v.offset * dtypeInfo(v.dtype).bytes;
+
+/** The call's op and parameters as a short string (most calls are just their op). */
+function callKey(call: PrimitiveCall): string {
+  let key: string = call.op;
+  for (const k in call) if (k !== "op") key += `;${k}=${String((call as unknown as Record<string, unknown>)[k])}`;
+  return key;
 }
 
 export interface WasmBackendOptions {
@@ -91,11 +109,31 @@ export class WasmBackend implements Backend {
     // Index kernels trust their indices: anything unusual (negative, out of range) goes to the
     // reference kernel, which wraps negatives and reports bad indices.
     const indicesOk = (call.op !== "gather" && call.op !== "scatter_add") || this.#indicesInRange(inputs[1]!, inputs[0]!.shape[call.axis]!);
-    const plan = indicesOk ? planKernel(call, inputs, out) : null;
+    const plan = indicesOk ? this.#plan(call, inputs, out) : null;
     if (!plan) return runReference(call, inputs, out, (b) => this.array(b));
-    const kernel = this.kernels.get(plan.key, plan.build);
-    const ptr = (v: View) => (v.buffer as WasmBuffer).ptr + v.offset * dtypeInfo(v.dtype).bytes;
-    this.pool.run(kernel, plan.args(ptr, this.#scratch(plan.scratchBytesPerThread ?? 0)), plan.units, plan.minUnitsPerThread);
+    const args = inputs.map(address);
+    args.push(address(out));
+    if (plan.scratchBytesPerThread !== undefined) args.push(this.#scratch(plan.scratchBytesPerThread));
+    this.pool.run(plan.kernel, args, plan.units, plan.minUnitsPerThread);
+  }
+
+  /**
+   * Plans and compiled kernels by everything a plan depends on (op, dtypes, shapes, strides),
+   * so a training loop's steady state skips planning and code generation entirely.
+   */
+  readonly #plans = new Map<string, CachedPlan | null>();
+
+  #plan(call: PrimitiveCall, inputs: readonly View[], out: View): CachedPlan | null {
+    let key = callKey(call);
+    for (const v of inputs) key += `|${v.dtype}:${v.shape.join(",")}:${v.strides.join(",")}`;
+    key += `|${out.dtype}:${out.shape.join(",")}`;
+    let entry = this.#plans.get(key);
+    if (entry === undefined) {
+      const plan = planKernel(call, inputs, out);
+      entry = plan && { kernel: this.kernels.get(plan.key, plan.build), units: plan.units, minUnitsPerThread: plan.minUnitsPerThread, scratchBytesPerThread: plan.scratchBytesPerThread };
+      this.#plans.set(key, entry);
+    }
+    return entry;
   }
 
   /** Whether every index of the view is in [0, len); broadcast (stride-0) dims are read once. */

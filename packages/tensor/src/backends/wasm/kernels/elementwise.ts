@@ -34,7 +34,6 @@ export function planElementwise(call: PrimitiveCall, inputs: readonly View[], ou
   return {
     key,
     build: () => build(op, inputs.map((v) => v.dtype), out.dtype, nest, block, colBlocks, simd),
-    args: (ptr) => [...inputs.map(ptr), ptr(out)],
     units,
     minUnitsPerThread: Math.max(1, Math.ceil(MIN_PER_THREAD / block)),
   };

@@ -16,8 +16,8 @@ export function planKernel(call: PrimitiveCall, inputs: readonly View[], out: Vi
   if (kind === "unary" || kind === "binary") return planElementwise(call, inputs, out);
   if (call.op === "matmul") return planMatmul(inputs[0]!, inputs[1]!, out);
   if (call.op === "gather" && isRowIndexed(inputs[0]!, inputs[1]!, call.axis)) return planGatherRows(inputs[0]!, inputs[1]!, out);
-  if (call.op === "scatter_add" && isRowIndexed(inputs[0]!, inputs[1]!, call.axis)) return planScatterAddRows(inputs[0]!, inputs[1]!, inputs[2]!, out);
-  if (kind === "fused") return planRows(call as CallOf<FusedOp>, inputs[0]!, out);
+  if (call.op === "scatter_add" && isRowIndexed(inputs[0]!, inputs[1]!, call.axis)) return planScatterAddRows(inputs[0]!, inputs[1]!, inputs[2]!);
+  if (kind === "fused") return planRows(call as CallOf<FusedOp>, inputs[0]!);
   if (call.op === "sum" || call.op === "max" || call.op === "min") return inputs[0]!.shape.reduce((a, b) => a * b, 1) === 0 ? null : planReduce(call.op, call.axes, inputs[0]!, out);
   return null;
 }

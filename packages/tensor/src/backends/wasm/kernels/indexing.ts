@@ -38,7 +38,6 @@ export function planGatherRows(x: View, idx: View, out: View): KernelPlan {
       });
       return m.build();
     },
-    args: (ptr) => [ptr(x), ptr(idx), ptr(out)],
     units: n,
     minUnitsPerThread: Math.max(1, Math.ceil(8192 / d)),
   };
@@ -49,7 +48,7 @@ export function planGatherRows(x: View, idx: View, out: View): KernelPlan {
  * so threads never write the same element and each element's additions keep source order.
  * Args: base, idx, src, out.
  */
-export function planScatterAddRows(base: View, idx: View, src: View, out: View): KernelPlan | null {
+export function planScatterAddRows(base: View, idx: View, src: View): KernelPlan | null {
   if (base.strides[1] !== 1 || src.strides[1] !== 1 || src.dtype !== "float32") return null;
   const [rows, d] = base.shape as [number, number];
   const n = src.shape[0]!;
@@ -102,7 +101,6 @@ export function planScatterAddRows(base: View, idx: View, src: View, out: View):
       });
       return m.build();
     },
-    args: (ptr) => [ptr(base), ptr(idx), ptr(src), ptr(out)],
     units,
     minUnitsPerThread: 4,
   };

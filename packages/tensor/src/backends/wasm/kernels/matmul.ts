@@ -216,7 +216,6 @@ export function planMatmul(a: View, b: View, out: View, opts: MatmulOptions = {}
   return {
     key,
     build: () => buildMatmul(spec, L, opts.debug),
-    args: (ptr, scratch) => [ptr(a), ptr(b), ptr(out), scratch],
     scratchBytesPerThread: L?.scratch ?? 0,
     units: L?.units ?? 0,
     minUnitsPerThread: L?.minUnitsPerThread ?? 1,

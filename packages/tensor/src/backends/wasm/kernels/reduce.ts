@@ -35,7 +35,6 @@ export function planReduce(op: ReduceOp, axes: readonly number[], x: View, out: 
   return {
     key,
     build: () => build(op, mode, kept, red, group, groupsPerRow),
-    args: (ptr) => [ptr(x), ptr(out)],
     units,
     minUnitsPerThread: Math.max(1, Math.ceil(MIN_PER_THREAD / (redCount * group))),
   };

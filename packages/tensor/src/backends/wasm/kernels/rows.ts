@@ -19,7 +19,7 @@ export function rowsFusable(call: CallOf<FusedOp>, x: View): boolean {
  * softmax, log_softmax, layer_norm and rms_norm over contiguous float32 rows: one work unit
  * per row, statistics with two f32x4 accumulators in a fixed order, then one pass that writes.
  */
-export function planRows(call: CallOf<FusedOp>, x: View, out: View): KernelPlan | null {
+export function planRows(call: CallOf<FusedOp>, x: View): KernelPlan | null {
   if (!rowsFusable(call, x)) return null;
   const n = x.shape[x.shape.length - 1]!;
   const outer = collapse(x.shape.slice(0, -1), [x.strides.slice(0, -1)]);
@@ -28,7 +28,6 @@ export function planRows(call: CallOf<FusedOp>, x: View, out: View): KernelPlan 
   return {
     key: ["rows", call.op, eps, n, shapeKey(outer.shape), shapeKey(outer.strides[0]!)].join(";"),
     build: () => build(call.op, eps, n, outer.shape, outer.strides[0]!),
-    args: (ptr) => [ptr(x), ptr(out)],
     units: rows,
     minUnitsPerThread: Math.max(1, Math.ceil(MIN_PER_THREAD / n)),
   };
