@@ -1,11 +1,12 @@
 // `pnpm bench`: every benchmark, as a table and as JSON lines ({"bench", "value", "unit", "threads", ...}).
 //   --quick            fewer repetitions
-//   --only=a,b         sections: matmul, throughput, blocks, demo
+//   --only=a,b         sections: matmul, throughput, blocks, demo, train
 import { availableParallelism } from "node:os";
 import { runMatmulBench } from "../packages/tensor/bench/matmul.js";
 import { runThroughputBench } from "../packages/tensor/bench/throughput.js";
 import { runBlocksBench } from "./blocks.js";
 import { runDemoBench } from "./demo.js";
+import { runTrainBench } from "./train.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -18,4 +19,5 @@ if (want("matmul")) runMatmulBench({ threads, quick });
 if (want("throughput")) runThroughputBench(threads, quick);
 if (want("blocks")) runBlocksBench(availableParallelism(), quick);
 if (want("demo")) runDemoBench(availableParallelism(), quick);
+if (want("train")) runTrainBench(threads, quick);
 process.exit(0);
