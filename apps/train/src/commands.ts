@@ -2,9 +2,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { latestCheckpoint, loadCheckpoint } from "./checkpoint/index.js";
 import { ConfigError, loadConfig, resolveConfig, type LoadedConfig } from "./config/load.js";
-import { evalBatches, openCorpus, prepareCorpus } from "./data/index.js";
+import { evalBatches, prepareCorpus } from "./data/index.js";
 import { tokenizerFromName } from "./tokenizers/index.js";
 import { useBackend } from "./train/backend.js";
+import { openConfiguredCorpus } from "./train/loop.js";
 import { createModel } from "./train/model.js";
 import { sampleTokens } from "./train/sample.js";
 import { evaluate } from "./train/step.js";
@@ -34,7 +35,7 @@ function restore(target: string) {
 export async function evalCommand(target: string): Promise<void> {
   const { model, tokenizer, loaded, ckpt, step } = restore(target);
   const { config } = loaded;
-  const prepared = await prepareCorpus({ corpus: openCorpus(config.data.corpus), tokenizer, cacheDir: config.data.cacheDir });
+  const prepared = await prepareCorpus({ corpus: openConfiguredCorpus(config), tokenizer, cacheDir: config.data.cacheDir });
   const seqLen = config.train.seqLen ?? model.contextLength;
   const micro = config.train.batchSize / config.train.gradAccum;
   const set = evalBatches(prepared.val, { batchSize: micro, seqLen, maxBatches: Math.ceil(config.eval.windows / micro) });
@@ -51,6 +52,6 @@ export function sampleCommand(target: string, o: { prompt: string; tokens: numbe
 export async function prepareCommand(file: string | undefined, o: { set: string[] }): Promise<void> {
   const { config } = await loadConfig(file, o.set);
   const tokenizer = tokenizerFromName(config.data.tokenizer);
-  const p = await prepareCorpus({ corpus: openCorpus(config.data.corpus), tokenizer, cacheDir: config.data.cacheDir });
+  const p = await prepareCorpus({ corpus: openConfiguredCorpus(config), tokenizer, cacheDir: config.data.cacheDir });
   console.log(`${p.tokenized ? "tokenized" : "already cached"}: ${p.train.length.toLocaleString("en-US")} train / ${p.val.length.toLocaleString("en-US")} val tokens (${tokenizer.name}) in ${[...p.files.train, ...p.files.val].join(", ")}`);
 }

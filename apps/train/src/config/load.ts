@@ -69,6 +69,8 @@ export function applySet(raw: Record<string, unknown>, assignment: string): void
 function describe(issues: z.core.$ZodIssue[]): string {
   return issues
     .map((i) => {
+      // An unknown field is named by its full path (`train.stpes`), not by its parent.
+      if (i.code === "unrecognized_keys") return i.keys.map((k) => `  ${[...i.path, k].join(".")}: unknown field`).join("\n");
       const path = i.path.join(".") || "(root)";
       return `  ${path}: ${i.message}`;
     })
@@ -86,8 +88,15 @@ export function resolveConfig(raw: unknown, source = "config"): LoadedConfig {
 
 /** Loads a config file (or the built-in defaults when none is given) and applies --set overrides. */
 export async function loadConfig(path: string | undefined, sets: readonly string[] = []): Promise<LoadedConfig> {
-  const raw = (path ? await readConfigFile(path) : {}) as Record<string, unknown>;
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new ConfigError(`config ${path}: expected an object at the top level`);
+  const file = (path ? await readConfigFile(path) : {}) as Record<string, unknown>;
+  if (typeof file !== "object" || file === null || Array.isArray(file)) throw new ConfigError(`config ${path}: expected an object at the top level`);
+  // A copy: --set must not change a .js/.ts module's export, which later imports of the file share.
+  let raw: Record<string, unknown>;
+  try {
+    raw = structuredClone(file);
+  } catch (e) {
+    throw new ConfigError(`config ${path}: expected plain data (objects, arrays, strings, numbers, booleans): ${(e as Error).message}`);
+  }
   for (const s of sets) applySet(raw, s);
   return resolveConfig(raw, path ? `config ${path}` : "built-in config");
 }

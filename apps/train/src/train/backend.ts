@@ -1,9 +1,16 @@
 import { WasmBackend, registerBackend, setBackend } from "@equigrad/tensor";
 import type { Config } from "../config/schema.js";
 
-/** Selects the config's backend; a thread count gives the wasm backend a pool of that size. */
+/**
+ * Selects the config's backend; a thread count gives the wasm backend a pool of that size.
+ * Backends are created once per registered name, so each thread count is registered under its
+ * own name (re-registering "wasm" would not replace an instance already created).
+ */
 export function useBackend(config: Config): void {
   const { name, threads } = config.backend;
-  if (name === "wasm" && threads !== undefined) registerBackend("wasm", () => new WasmBackend({ threads }));
-  setBackend(name);
+  if (name === "wasm" && threads !== undefined) {
+    const key = `wasm-threads-${threads}`;
+    registerBackend(key, () => new WasmBackend({ threads }));
+    setBackend(key);
+  } else setBackend(name);
 }

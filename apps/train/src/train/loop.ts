@@ -1,10 +1,12 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
+import { Dropout } from "@equigrad/nn";
 import { PartitionError, currentLearningRates, partition, stateFromRecord, stateToRecord, type Param } from "@equigrad/optim";
 import { memoryStats, tidy } from "@equigrad/tensor";
-import { latestCheckpoint, loadCheckpoint, saveCheckpoint } from "../checkpoint/index.js";
+import { latestCheckpoint, listCheckpoints, loadCheckpoint, saveCheckpoint } from "../checkpoint/index.js";
 import { ConfigError, type LoadedConfig } from "../config/load.js";
-import { BatchLoader, evalBatches, openCorpus, prepareCorpus } from "../data/index.js";
+import type { Config } from "../config/schema.js";
+import { BatchLoader, evalBatches, openCorpus, prepareCorpus, type Corpus } from "../data/index.js";
 import { tokenizerFromName } from "../tokenizers/index.js";
 import { useBackend } from "./backend.js";
 import { TrainingError } from "./errors.js";
@@ -35,6 +37,26 @@ export interface TrainSummary {
   sample: string;
 }
 
+/** The config's corpus; a path that does not exist (or cannot be read) is a config problem, reported as one. */
+export function openConfiguredCorpus(config: Config): Corpus {
+  try {
+    return openCorpus(config.data.corpus);
+  } catch (e) {
+    if (!(e instanceof Error) || e instanceof TypeError) throw e;
+    throw new ConfigError(`data.corpus: ${e.message}`);
+  }
+}
+
+/** A stream for Progress that hands whole lines to `log`, so progress goes where the caller's log goes. */
+const lineStream = (log: (line: string) => void): NodeJS.WriteStream =>
+  ({
+    isTTY: false,
+    write: (text: string) => {
+      for (const line of text.split("\n")) if (line) log(line);
+      return true;
+    },
+  }) as unknown as NodeJS.WriteStream;
+
 /** Runs (or resumes) the training an experiment config describes. */
 export async function train(loaded: LoadedConfig, opts: TrainOptions = {}): Promise<TrainSummary> {
   const { config, hash } = loaded;
@@ -42,7 +64,7 @@ export async function train(loaded: LoadedConfig, opts: TrainOptions = {}): Prom
   useBackend(config);
 
   const tokenizer = tokenizerFromName(config.data.tokenizer);
-  const prepared = await prepareCorpus({ corpus: openCorpus(config.data.corpus), tokenizer, cacheDir: config.data.cacheDir });
+  const prepared = await prepareCorpus({ corpus: openConfiguredCorpus(config), tokenizer, cacheDir: config.data.cacheDir });
   const { model, spec, parameters } = createModel(config, tokenizer.vocabSize);
   const seqLen = config.train.seqLen ?? model.contextLength;
   if (seqLen > model.contextLength) throw new ConfigError(`train.seqLen ${seqLen} exceeds the model's context length ${model.contextLength} (model.overrides.contextLength)`);
@@ -66,12 +88,17 @@ export async function train(loaded: LoadedConfig, opts: TrainOptions = {}): Prom
   try {
     run = createRunDir({ root: config.runDir, name, config, backend: config.backend.name, threads: config.backend.threads ?? 0, resume });
   } catch (e) {
-    throw new ConfigError(`${(e as Error).message}${opts.resume ? "" : " (continue it with --resume)"}`);
+    const exists = existsSync(join(runPath, "config.json"));
+    throw new ConfigError(`${(e as Error).message}${exists && !opts.resume ? " (continue it with --resume)" : ""}`);
   }
   const ckptDir = run.checkpoints;
   let start = 0;
   let tokens = 0;
   let secondsBefore = 0;
+  let trainLoss = NaN;
+  let valLoss = NaN;
+  // Dropout draws from counter-based random streams: their counters are saved and restored, so a resumed run draws the same masks.
+  const dropouts = model.namedModules().filter((e): e is [string, Dropout] => e[1] instanceof Dropout);
   const latest = existsSync(ckptDir) ? latestCheckpoint(ckptDir) : undefined;
   if (latest) {
     const ckpt = loadCheckpoint(latest);
@@ -82,6 +109,10 @@ export async function train(loaded: LoadedConfig, opts: TrainOptions = {}): Prom
     start = ckpt.meta.step;
     tokens = Number(ckpt.meta.metrics.tokens ?? 0);
     secondsBefore = Number(ckpt.meta.metrics.seconds ?? 0);
+    trainLoss = Number(ckpt.meta.metrics.trainLoss ?? NaN);
+    valLoss = Number(ckpt.meta.metrics.valLoss ?? NaN);
+    const counters = (ckpt.meta.state.dropout ?? {}) as Record<string, number>;
+    for (const [path, d] of dropouts) if (typeof counters[path] === "number") d.rng.counter = counters[path];
     log(`resuming ${run.dir} from step ${start}`);
   } else if (opts.resume) log(`no checkpoint in ${run.dir}: starting from step 0`);
   const metrics = openMetrics(run.metrics, { truncateAfterStep: start });
@@ -91,20 +122,17 @@ export async function train(loaded: LoadedConfig, opts: TrainOptions = {}): Prom
   const evalAll = (): number => evaluate(model, Array.from({ length: evalSet.count }, (_, i) => evalSet.batch(i)));
   log(`model ${config.model.preset} (${spec.family}, ${parameters.toLocaleString("en-US")} parameters) · ${(prepared.train.length / 1e6).toFixed(2)}M train / ${(prepared.val.length / 1e6).toFixed(2)}M val tokens · batch ${config.train.batchSize}×${seqLen} · backend ${config.backend.name} · run ${run.dir}`);
 
-  const progress = new Progress(config.train.steps);
-  let lastCheckpoint = latest ?? "none";
-  let trainLoss = NaN;
-  let valLoss = NaN;
+  const progress = new Progress(config.train.steps, opts.log === undefined ? process.stderr : lineStream(log));
   let ema: number | null = null;
   let stepsDone = start;
   const save = (step: number) => {
     const t0 = performance.now();
-    lastCheckpoint = saveCheckpoint(
+    const saved = saveCheckpoint(
       ckptDir,
-      { step, params: model.parameters(), optim: stateToRecord(state), configHash: hash, state: { loader: { seed: config.seed, step: step * config.train.gradAccum } }, metrics: { tokens, seconds: secondsBefore + progress.elapsed, trainLoss, valLoss } },
+      { step, params: model.parameters(), optim: stateToRecord(state), configHash: hash, state: { loader: { seed: config.seed, step: step * config.train.gradAccum }, dropout: Object.fromEntries(dropouts.map(([path, d]) => [path, d.rng.counter])) }, metrics: { tokens, seconds: secondsBefore + progress.elapsed, trainLoss, valLoss } },
       { keepLast: config.checkpoint.keep },
     );
-    log(`checkpoint ${lastCheckpoint} (${Math.round(performance.now() - t0)} ms)`);
+    log(`checkpoint ${saved} (${Math.round(performance.now() - t0)} ms)`);
   };
 
   for (let step = start + 1; step <= config.train.steps; step++) {
@@ -114,8 +142,14 @@ export async function train(loaded: LoadedConfig, opts: TrainOptions = {}): Prom
       return trainStep(model, params, optimizer, state, batches, config.optim.clipGradNorm);
     });
     state = out.state;
-    if (!Number.isFinite(out.loss)) {
-      throw new TrainingError(`loss became ${out.loss} at step ${step} (grad norm ${out.gradNorm}). The last good checkpoint is ${lastCheckpoint}; lower optim.lr or raise optim.clipGradNorm, then --resume.`);
+    if (!Number.isFinite(out.loss) || !Number.isFinite(out.gradNorm)) {
+      // Step k's loss is that of the parameters after step k-1: when it is not finite, a checkpoint of step k-1 holds them.
+      const goodBefore = Number.isFinite(out.loss) ? step : step - 1;
+      const good = listCheckpoints(ckptDir).filter((c) => c.step < goodBefore).at(-1)?.dir;
+      throw new TrainingError(
+        `${Number.isFinite(out.loss) ? `grad norm became ${out.gradNorm}` : `loss became ${out.loss}`} at step ${step} (loss ${out.loss}, grad norm ${out.gradNorm}). ` +
+          `${good ? `The last good checkpoint is ${good}` : "No checkpoint from before the divergence is left"}; lower optim.lr or set optim.clipGradNorm and start a new run (a changed config cannot resume this one).`,
+      );
     }
     const dt = (performance.now() - t0) / 1000;
     tokens += config.train.batchSize * seqLen;

@@ -10,18 +10,24 @@ export interface SampleOptions {
   seed: number;
 }
 
-/** Autoregressive sampling: the context is cropped to the model's length; seeded, so repeatable. */
+/** Autoregressive sampling in evaluation mode (no dropout): the context is cropped to the model's length; seeded, so repeatable. */
 export function sampleTokens(model: Transformer, prompt: readonly number[], opts: SampleOptions): number[] {
   const rng = new Rng(opts.seed, "sample");
   const out = [...prompt];
-  noGrad(() => {
-    for (let i = 0; i < opts.tokens; i++) {
-      const ctx = Int32Array.from(out.slice(-model.contextLength));
-      const logits = tidy(() => model.forward(fromTypedArray(ctx, [1, ctx.length], "int32")).slice(0, -1).data());
-      const u = tidy(() => rng.uniform([1], 0, 1, "float64").item());
-      out.push(pick(logits, opts.temperature, opts.topK, u));
-    }
-  });
+  const training = model.training;
+  model.eval();
+  try {
+    noGrad(() => {
+      for (let i = 0; i < opts.tokens; i++) {
+        const ctx = Int32Array.from(out.slice(-model.contextLength));
+        const logits = tidy(() => model.forward(fromTypedArray(ctx, [1, ctx.length], "int32")).slice(0, -1).data());
+        const u = tidy(() => rng.uniform([1], 0, 1, "float64").item());
+        out.push(pick(logits, opts.temperature, opts.topK, u));
+      }
+    });
+  } finally {
+    model.train(training);
+  }
   return out.slice(prompt.length);
 }
 

@@ -41,15 +41,21 @@ export function trainStep<S extends State>(model: Transformer, params: readonly 
   });
 }
 
-/** Mean cross-entropy (no auxiliary losses) over the given batches, without gradients. */
+/** Mean cross-entropy (no auxiliary losses) over the given batches, without gradients, in evaluation mode (no dropout). */
 export function evaluate(model: Transformer, batches: Iterable<Batch>): number {
-  return noGrad(() => {
-    let sum = 0;
-    let n = 0;
-    for (const b of batches) {
-      sum += tidy(() => model.loss(b.input, b.target, { aux: false }).item());
-      n++;
-    }
-    return sum / n;
-  });
+  const training = model.training;
+  model.eval();
+  try {
+    return noGrad(() => {
+      let sum = 0;
+      let n = 0;
+      for (const b of batches) {
+        sum += tidy(() => model.loss(b.input, b.target, { aux: false }).item());
+        n++;
+      }
+      return sum / n;
+    });
+  } finally {
+    model.train(training);
+  }
 }
