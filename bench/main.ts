@@ -1,9 +1,10 @@
 // `pnpm bench`: every benchmark, as a table and as JSON lines ({"bench", "value", "unit", "threads", ...}).
 //   --quick            fewer repetitions
-//   --only=a,b         sections: matmul, throughput, blocks, demo, train
+//   --only=a,b         sections: matmul, throughput, attention, blocks, demo, train
 import { availableParallelism } from "node:os";
 import { runMatmulBench } from "../packages/tensor/bench/matmul.js";
 import { runThroughputBench } from "../packages/tensor/bench/throughput.js";
+import { runAttentionBench } from "../packages/tensor/bench/attention.js";
 import { runBlocksBench } from "./blocks.js";
 import { runDemoBench } from "./demo.js";
 import { runTrainBench } from "./train.js";
@@ -17,6 +18,7 @@ const threads = [...new Set([1, Math.min(2, availableParallelism())])];
 console.log(`equigrad benchmarks — node ${process.version}, ${availableParallelism()} cores${quick ? ", quick" : ""}`);
 if (want("matmul")) runMatmulBench({ threads, quick });
 if (want("throughput")) runThroughputBench(threads, quick);
+if (want("attention")) runAttentionBench({ threads, quick });
 if (want("blocks")) runBlocksBench(availableParallelism(), quick);
 if (want("demo")) runDemoBench(availableParallelism(), quick);
 if (want("train")) runTrainBench(threads, quick);

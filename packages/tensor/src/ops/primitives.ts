@@ -55,6 +55,17 @@ export type PrimitiveCall =
   | { op: "layer_norm"; eps: number }
   /** x / sqrt(mean(x²) + eps) over the last axis, no affine part. */
   | { op: "rms_norm"; eps: number }
+  /**
+   * softmax(q kᵀ · scale [+ causal mask]) v for q [B, Hq, Tq, D], k [B, Hkv, Tk, D],
+   * v [B, Hkv, Tk, Dv] → [B, Hq, Tq, Dv]; query head h reads kv head ⌊h / (Hq/Hkv)⌋, and causal
+   * queries are the last Tq of the Tk positions (composite/attention.ts).
+   */
+  | { op: "attention"; causal: boolean; scale: number }
+  /**
+   * The VJP of attention: inputs (q, k, v, out, dOut) → dq, dk, dv flattened and concatenated
+   * into one 1-D tensor (dk, dv summed over the query heads that share a kv head).
+   */
+  | { op: "attention_grad"; causal: boolean; scale: number }
   // View ops: no backend work, the result shares its input's buffer.
   | { op: "reshape"; shape: Shape }
   | { op: "permute"; perm: readonly number[] }
@@ -81,9 +92,15 @@ const COMPARE = set(COMPARE_OPS);
 const LOGICAL = set(LOGICAL_OPS);
 const VIEWS = set(["reshape", "permute", "expand", "slice", "stop_gradient"]);
 const SOURCES = set(["constant", "full", "arange", "random"]);
+/** The row-wise fused composites: one input, computed along one axis. */
 export const FUSED_OPS = ["softmax", "log_softmax", "layer_norm", "rms_norm"] as const;
 export type FusedOp = (typeof FUSED_OPS)[number];
-const FUSED = set(FUSED_OPS);
+/** The fused attention composites (several inputs; kind "fused" too). */
+export const ATTENTION_OPS = ["attention", "attention_grad"] as const;
+export type AttentionOp = (typeof ATTENTION_OPS)[number];
+/** Every fused composite. */
+export type FusedName = FusedOp | AttentionOp;
+const FUSED = set([...FUSED_OPS, ...ATTENTION_OPS]);
 
 export function kindOf(op: PrimitiveName): Kind {
   if (UNARY_FLOAT.has(op) || UNARY_NUMERIC.has(op) || op === "logical_not" || op === "pow_scalar" || op === "cast" || op === "copy") return "unary";
@@ -105,6 +122,28 @@ function sameDType(op: string, inputs: readonly Meta[]): DType {
   const d = inputs[0]!.dtype;
   if (inputs.some((m) => m.dtype !== d)) throw new OpError(op, `inputs must share a dtype, got ${inputs.map(desc).join(" and ")}`);
   return d;
+}
+
+/**
+ * Checks the q, k, v (and, for the gradient, out and dOut) operands of an attention primitive:
+ * float and of one dtype, q [B, Hq, Tq, D], k [B, Hkv, Tk, D], v [B, Hkv, Tk, Dv], Hkv | Hq,
+ * and Tq ≤ Tk when causal. Returns [B, Hq, Tq].
+ */
+function attentionShapes(op: string, inputs: readonly Meta[], causal: boolean): [number, number, number] {
+  const [q, k, v] = inputs as [Meta, Meta, Meta];
+  const dtype = sameDType(op, inputs);
+  if (!isFloat(dtype)) throw new OpError(op, `needs float inputs, got ${inputs.map(desc).join(", ")}`);
+  if (q.shape.length !== 4 || k.shape.length !== 4 || v.shape.length !== 4) {
+    throw new OpError(op, `q, k, v must be [batch, heads, time, head_dim], got ${fmtShape(q.shape)}, ${fmtShape(k.shape)}, ${fmtShape(v.shape)}`);
+  }
+  const [b, hq, tq, d] = q.shape as [number, number, number, number];
+  const [bk, hkv, tk, dk] = k.shape as [number, number, number, number];
+  if (bk !== b || dk !== d || v.shape[0] !== b || v.shape[1] !== hkv || v.shape[2] !== tk) {
+    throw new OpError(op, `k ${fmtShape(k.shape)} and v ${fmtShape(v.shape)} do not fit q ${fmtShape(q.shape)}`);
+  }
+  if (hkv === 0 || hq % hkv !== 0) throw new OpError(op, `query heads (${hq}) must be a multiple of kv heads (${hkv}): q ${fmtShape(q.shape)}, k ${fmtShape(k.shape)}`);
+  if (causal && tq > tk) throw new OpError(op, `causal attention needs at least as many keys (${tk}) as queries (${tq})`);
+  return [b, hq, tq];
 }
 
 /** Shape and dtype of a primitive's output; throws an OpError naming the op and operands. */
@@ -229,6 +268,21 @@ export function infer(call: PrimitiveCall, inputs: readonly Meta[]): Meta {
     case "stop_gradient":
       arity(op, inputs, 1);
       return x;
+    case "attention": {
+      arity(op, inputs, 3);
+      const [b, hq, tq] = attentionShapes(op, inputs, call.causal);
+      return { shape: [b, hq, tq, inputs[2]!.shape[3]!], dtype: x.dtype };
+    }
+    case "attention_grad": {
+      arity(op, inputs, 5);
+      const [b, hq, tq] = attentionShapes(op, inputs, call.causal);
+      const [k, v, out, dOut] = inputs.slice(1) as [Meta, Meta, Meta, Meta];
+      const outShape = [b, hq, tq, v.shape[3]!];
+      if (!shapesEqual(out.shape, outShape) || !shapesEqual(dOut.shape, outShape)) {
+        throw new OpError(op, `out ${fmtShape(out.shape)} and its cotangent ${fmtShape(dOut.shape)} must both be ${fmtShape(outShape)}`);
+      }
+      return { shape: [numel(x.shape) + numel(k.shape) + numel(v.shape)], dtype: x.dtype };
+    }
     case "softmax":
     case "log_softmax":
     case "layer_norm":

@@ -108,6 +108,10 @@ export function runReference(call: PrimitiveCall, inputs: readonly View[], outVi
     case "layer_norm":
     case "rms_norm":
       return K.fusedRows(call, read(x!), x!.shape, out);
+    case "attention":
+      return K.attention(call, inputs, read, out);
+    case "attention_grad":
+      return K.attentionGrad(call, inputs, read, out);
     case "pow_scalar":
     case "copy":
     case "cast":

@@ -4,7 +4,7 @@ import { OpError } from "../../core/errors.js";
 import { numel, type Shape } from "../../core/shape.js";
 import { elementOffsets } from "../../core/strided.js";
 import type { View } from "../../backend/view.js";
-import type { ArgReduceOp, BinaryOp, CallOf, FusedOp, RandomDist, ReduceOp, UnaryOp } from "../../ops/primitives.js";
+import type { ArgReduceOp, AttentionOp, BinaryOp, CallOf, FusedOp, RandomDist, ReduceOp, UnaryOp } from "../../ops/primitives.js";
 import { bernoulliFromWord, normalFromWords, randomWords, uniformFromWords } from "../../random/threefry.js";
 import { BINARY, INT_BINARY, UNARY, pow } from "./scalar.js";
 
@@ -226,4 +226,90 @@ export function fusedRows(call: CallOf<FusedOp>, x: { data: TypedArray; offsets:
     for (let i = 0; i < len; i++) a[slots[i]!] += v(i) ** 2 / n;
     for (let i = 0; i < len; i++) store(out, i, v(i) / Math.sqrt(a[slots[i]!]! + call.eps));
   }
+}
+
+/**
+ * Per query row of attention (composite/attention.ts): the keys it sees and its softmax
+ * probabilities over them, in float64 (as the decomposition: max shift, exp, normalise).
+ */
+function attentionRows(call: CallOf<AttentionOp>, inputs: readonly View[], read: Reader) {
+  const [qv, kv, vv] = inputs as [View, View, View];
+  const [B, Hq, Tq, D] = qv.shape as [number, number, number, number];
+  const [, Hkv, Tk] = kv.shape as [number, number, number];
+  const Dv = vv.shape[3]!;
+  const group = Hq / Hkv;
+  const Q = read(qv), K = read(kv), V = read(vv);
+  const q = (b: number, h: number, i: number, d: number) => Q.data[Q.offsets[((b * Hq + h) * Tq + i) * D + d]!]!;
+  const k = (b: number, g: number, j: number, d: number) => K.data[K.offsets[((b * Hkv + g) * Tk + j) * D + d]!]!;
+  const v = (b: number, g: number, j: number, e: number) => V.data[V.offsets[((b * Hkv + g) * Tk + j) * Dv + e]!]!;
+  const p = new Float64Array(Tk);
+  /** Fills p[0..n) with row (b, h, i)'s probabilities over keys 0..n-1 and returns n. */
+  const probs = (b: number, h: number, i: number): number => {
+    const g = Math.floor(h / group);
+    const n = call.causal ? Tk - Tq + i + 1 : Tk;
+    let max = -Infinity;
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let d = 0; d < D; d++) s += q(b, h, i, d) * k(b, g, j, d);
+      p[j] = s * call.scale;
+      max = Math.max(max, p[j]!);
+    }
+    let sum = 0;
+    for (let j = 0; j < n; j++) sum += p[j] = Math.exp(p[j]! - max);
+    for (let j = 0; j < n; j++) p[j]! /= sum;
+    return n;
+  };
+  return { B, Hq, Hkv, Tq, Tk, D, Dv, group, q, k, v, p, probs };
+}
+
+/** softmax(q kᵀ · scale [+ causal mask]) v, in float64. */
+export function attention(call: CallOf<"attention">, inputs: readonly View[], read: Reader, out: Out): void {
+  const { B, Hq, Tq, Dv, group, v, p, probs } = attentionRows(call, inputs, read);
+  const acc = new Float64Array(Dv);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < Hq; h++) {
+      const g = Math.floor(h / group);
+      for (let i = 0; i < Tq; i++) {
+        const n = probs(b, h, i);
+        acc.fill(0);
+        for (let j = 0; j < n; j++) for (let e = 0; e < Dv; e++) acc[e] += p[j]! * v(b, g, j, e);
+        for (let e = 0; e < Dv; e++) store(out, ((b * Hq + h) * Tq + i) * Dv + e, acc[e]!);
+      }
+    }
+  }
+}
+
+/** The attention VJP (inputs q, k, v, out, dOut) → concat(dq, dk, dv) flattened, in float64. */
+export function attentionGrad(call: CallOf<"attention_grad">, inputs: readonly View[], read: Reader, out: Out): void {
+  const { B, Hq, Hkv, Tq, Tk, D, Dv, group, q, k, v, p, probs } = attentionRows(call, inputs, read);
+  const O = read(inputs[3]!), dO = read(inputs[4]!);
+  const o = (b: number, h: number, i: number, e: number) => O.data[O.offsets[((b * Hq + h) * Tq + i) * Dv + e]!]!;
+  const dout = (b: number, h: number, i: number, e: number) => dO.data[dO.offsets[((b * Hq + h) * Tq + i) * Dv + e]!]!;
+  const nq = B * Hq * Tq * D, nk = B * Hkv * Tk * D;
+  const dq = new Float64Array(nq), dk = new Float64Array(nk), dv = new Float64Array(B * Hkv * Tk * Dv);
+  for (let b = 0; b < B; b++) {
+    for (let h = 0; h < Hq; h++) {
+      const g = Math.floor(h / group);
+      for (let i = 0; i < Tq; i++) {
+        const n = probs(b, h, i);
+        let delta = 0;
+        for (let e = 0; e < Dv; e++) delta += dout(b, h, i, e) * o(b, h, i, e);
+        const qRow = ((b * Hq + h) * Tq + i) * D;
+        for (let j = 0; j < n; j++) {
+          let dp = 0;
+          for (let e = 0; e < Dv; e++) dp += dout(b, h, i, e) * v(b, g, j, e);
+          const ds = p[j]! * (dp - delta) * call.scale;
+          const kRow = ((b * Hkv + g) * Tk + j) * D;
+          const vRow = ((b * Hkv + g) * Tk + j) * Dv;
+          for (let d = 0; d < D; d++) {
+            dq[qRow + d] += ds * k(b, g, j, d);
+            dk[kRow + d] += ds * q(b, h, i, d);
+          }
+          for (let e = 0; e < Dv; e++) dv[vRow + e] += p[j]! * dout(b, h, i, e);
+        }
+      }
+    }
+  }
+  let at = 0;
+  for (const part of [dq, dk, dv]) for (let i = 0; i < part.length; i++) store(out, at++, part[i]!);
 }

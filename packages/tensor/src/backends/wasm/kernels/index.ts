@@ -1,10 +1,11 @@
 import type { View } from "../../../backend/view.js";
-import { kindOf, type CallOf, type FusedOp, type PrimitiveCall } from "../../../ops/primitives.js";
+import { kindOf, type AttentionOp, type CallOf, type FusedOp, type PrimitiveCall } from "../../../ops/primitives.js";
 import { planElementwise } from "./elementwise.js";
 import { planReduce } from "./reduce.js";
 import { planMatmul } from "./matmul.js";
 import { isRowIndexed, planGatherRows, planScatterAddRows } from "./indexing.js";
 import { planRows, rowsFusable } from "./rows.js";
+import { attentionFusable, planAttention } from "./attention.js";
 import type { KernelPlan } from "./plan.js";
 
 export type { KernelPlan } from "./plan.js";
@@ -17,6 +18,7 @@ export function planKernel(call: PrimitiveCall, inputs: readonly View[], out: Vi
   if (call.op === "matmul") return planMatmul(inputs[0]!, inputs[1]!, out);
   if (call.op === "gather" && isRowIndexed(inputs[0]!, inputs[1]!, call.axis)) return planGatherRows(inputs[0]!, inputs[1]!, out);
   if (call.op === "scatter_add" && isRowIndexed(inputs[0]!, inputs[1]!, call.axis)) return planScatterAddRows(inputs[0]!, inputs[1]!, inputs[2]!);
+  if (call.op === "attention" || call.op === "attention_grad") return planAttention(call as CallOf<AttentionOp>, inputs, out);
   if (kind === "fused") return planRows(call as CallOf<FusedOp>, inputs[0]!);
   if (call.op === "sum" || call.op === "max" || call.op === "min") return inputs[0]!.shape.reduce((a, b) => a * b, 1) === 0 ? null : planReduce(call.op, call.axes, inputs[0]!, out);
   return null;
@@ -24,5 +26,6 @@ export function planKernel(call: PrimitiveCall, inputs: readonly View[], out: Vi
 
 /** The fused composites this backend runs as one kernel (others decompose into primitives). */
 export function fusable(call: PrimitiveCall, inputs: readonly View[]): boolean {
+  if (call.op === "attention" || call.op === "attention_grad") return attentionFusable(call as CallOf<AttentionOp>, inputs);
   return kindOf(call.op) === "fused" && rowsFusable(call as CallOf<FusedOp>, inputs[0]!);
 }
