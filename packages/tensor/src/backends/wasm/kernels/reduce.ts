@@ -27,8 +27,9 @@ export function planReduce(op: ReduceOp, axes: readonly number[], x: View, out: 
   const redCount = red.shape.reduce((a, b) => a * b, 1);
   const outCount = kept.shape.reduce((a, b) => a * b, 1);
   const mode = redInner === 1 && red.shape[red.shape.length - 1]! >= 8 ? "row" : keptInnerX === 1 && keptInnerOut === 1 && kept.shape[kept.shape.length - 1]! >= 4 ? "column" : "scalar";
-  const group = mode === "column" ? 4 : 1;
   const keptInner = kept.shape[kept.shape.length - 1]!;
+  // Column units span a cache line (16 floats) when the rows are that wide.
+  const group = mode === "column" ? (keptInner >= 16 ? 16 : 4) : 1;
   const groupsPerRow = Math.ceil(keptInner / group);
   const units = (outCount / keptInner) * groupsPerRow;
   const key = ["reduce", op, mode, shapeKey(kept.shape), kept.strides.map(shapeKey).join("|"), shapeKey(red.shape), shapeKey(red.strides[0]!)].join(";");
@@ -93,9 +94,9 @@ function build(op: ReduceOp, mode: "row" | "column" | "scalar", kept: Nest, red:
       }
       if (mode === "row") rowReduce(f, overReduced, px, po, acc, s, init, vop, sop);
       else if (mode === "column") {
-        // A full group of 4 columns in one vector; a partial last group column by column.
-        f.local.get(col).i32.const(keptInner - 4).i32.le_u().if();
-        columnReduce(f, overReduced, px, po, acc[0]!, init, vop);
+        // A full group in group/4 vectors; a partial last group column by column.
+        f.local.get(col).i32.const(keptInner - group).i32.le_u().if();
+        columnReduce(f, overReduced, px, po, group / 4, init, vop);
         f.else();
         scalarColumns(f, overReduced, px, po, s, col, keptInner, kept.strides, init, sop);
         f.end();
@@ -135,19 +136,25 @@ function rowReduce(f: FunctionBuilder, over: Over, px: number, po: number, acc: 
   f.local.get(s); sop(); f.f32.store(2);
 }
 
-function columnReduce(f: FunctionBuilder, over: Over, px: number, po: number, a: number, init: number, vop: () => void): void {
-  f.v128.const_f32x4(init, init, init, init).local.set(a);
+/** `vectors` adjacent f32x4 columns reduced over every reduced position, one accumulator each. */
+function columnReduce(f: FunctionBuilder, over: Over, px: number, po: number, vectors: number, init: number, vop: () => void): void {
+  const acc = Array.from({ length: vectors }, () => f.addLocal("v128"));
+  for (const a of acc) f.v128.const_f32x4(init, init, init, init).local.set(a);
   const i = f.addLocal("i32");
   const p = f.addLocal("i32");
   over(px, (at, len, stride) => {
     f.local.get(at).local.set(p).i32.const(0).local.set(i);
     loop(f, () => f.local.get(i).i32.const(len).i32.ge_u(), () => {
-      f.local.get(a).local.get(p).v128.load(2); vop(); f.local.set(a);
+      acc.forEach((a, k) => {
+        f.local.get(a).local.get(p).v128.load(2, 16 * k);
+        vop();
+        f.local.set(a);
+      });
       addConst(f, p, stride * 4);
       addConst(f, i, 1);
     });
   });
-  f.local.get(po).local.get(a).v128.store(2);
+  acc.forEach((a, k) => f.local.get(po).local.get(a).v128.store(2, 16 * k));
 }
 
 /** Columns col..limit-1 (or `count` of them) of this unit, each reduced with a scalar loop. */
