@@ -1,20 +1,10 @@
-import { MoE } from "@equigrad/nn";
+import { MoE, type MoEOptions } from "@equigrad/nn";
 import type { BuildOptions } from "./build-options.js";
 import { llamaAttentionCount, llamaLike, type LlamaConfig } from "./llama.js";
 import type { Transformer } from "./transformer.js";
 
-export interface MoEConfig extends Omit<LlamaConfig, "mlp"> {
-  /** dFF is each expert's hidden width. */
-  nExperts: number;
-  topK: number;
-  /** Renormalise the chosen probabilities (default true; OLMoE uses false). */
-  normalizeTopK?: boolean;
-  routerBias?: boolean;
-  /** Load-balancing loss weight (default 0). */
-  balanceCoef?: number;
-  /** Router z-loss weight (default 0). */
-  zCoef?: number;
-}
+/** A LLaMA whose feed-forward is an MoE layer; dFF is each expert's hidden width. */
+export interface MoEConfig extends Omit<LlamaConfig, "mlp">, Pick<MoEOptions, "nExperts" | "topK" | "normalizeTopK" | "routerBias" | "balanceCoef" | "zCoef"> {}
 
 /** LLaMA-style attention with a mixture of SwiGLU experts in place of every MLP. */
 export function moe(config: MoEConfig, opts: BuildOptions = {}): Transformer {

@@ -595,18 +595,19 @@ function buildForward(s: Spec, L: Layout, debug: boolean | undefined): Uint8Arra
           tile: fn, spec, a, b: buf("qt"), c: buf("pt"),
           rowTiles: () => void f.local.get(jn).i32.const(2).i32.shr_u(), colTiles: BQ / NR, kc: () => void f.i32.const(D),
         });
+      /** The gemm on the operand in place when the layout allows (decided at run time), else on its packed copy. */
+      const directOrPacked = (d: { fn: FunctionBuilder; spec: TileSpec } | null | undefined, rows: () => void, pack: () => void, gemm: (fn: FunctionBuilder, spec: TileSpec, x: () => void) => void, fn: FunctionBuilder, tile: TileSpec, packed: () => void) => {
+        if (d) {
+          f.local.get(direct).if();
+          gemm(d.fn, d.spec, rows);
+          f.else();
+        }
+        pack();
+        gemm(fn, tile, packed);
+        if (d) f.end();
+      };
       // Sᵀ = K Qᵀ · scale  (jn × BQ)
-      if (sDirect) {
-        f.local.get(direct).if();
-        scoreGemm(sDirect.fn, sDirect.spec, kRows);
-        f.else();
-        packK();
-        scoreGemm(sFn, sTile, buf("kp"));
-        f.end();
-      } else {
-        packK();
-        scoreGemm(sFn, sTile, buf("kp"));
-      }
+      directOrPacked(sDirect, kRows, packK, scoreGemm, sFn, sTile, buf("kp"));
       // Online softmax, 4 queries at a time down their columns.
       f.local.get(pos0).i32.const(1).i32.add().local.get(j0).i32.sub().local.set(lim);
       forRange(f, T.c, () => f.i32.const(BQ / 4), () => {
@@ -639,17 +640,7 @@ function buildForward(s: Spec, L: Layout, debug: boolean | undefined): Uint8Arra
           tile: fn, spec, a: buf("pt"), b, c: buf("o"), rs: buf("c"),
           rowTiles: () => void f.local.get(bq).i32.const(3).i32.add().i32.const(2).i32.shr_u(), colTiles: Dvp / NR, kc: () => void f.local.get(jn),
         });
-      if (pvDirect) {
-        f.local.get(direct).if();
-        pvGemm(pvDirect.fn, pvDirect.spec, vRows);
-        f.else();
-        packV();
-        pvGemm(pvFn, pvTile, buf("vp"));
-        f.end();
-      } else {
-        packV();
-        pvGemm(pvFn, pvTile, buf("vp"));
-      }
+      directOrPacked(pvDirect, vRows, packV, pvGemm, pvFn, pvTile, buf("vp"));
     });
 
     // out = O / l
