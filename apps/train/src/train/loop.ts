@@ -57,6 +57,13 @@ const lineStream = (log: (line: string) => void): NodeJS.WriteStream =>
     },
   }) as unknown as NodeJS.WriteStream;
 
+function unnamedRun(root: string, base: string, resume: boolean): string {
+  const taken = (n: number) => existsSync(join(root, n === 1 ? base : `${base}-${n}`));
+  let n = 1;
+  while (taken(n + 1) || (!resume && taken(n))) n++;
+  return n === 1 ? base : `${base}-${n}`;
+}
+
 /** Runs (or resumes) the training an experiment config describes. */
 export async function train(loaded: LoadedConfig, opts: TrainOptions = {}): Promise<TrainSummary> {
   const { config, hash } = loaded;
@@ -81,7 +88,9 @@ export async function train(loaded: LoadedConfig, opts: TrainOptions = {}): Prom
   }
   let state = optimizer.init(params);
 
-  const name = config.name ?? `${config.model.preset}-${hash}`;
+  // An unnamed run is named by its config; running it again without --resume starts a fresh
+  // run beside it (-2, -3, ...), --resume continues the newest of them.
+  const name = config.name ?? unnamedRun(config.runDir, `${config.model.preset}-${hash}`, Boolean(opts.resume));
   const runPath = join(config.runDir, name);
   const resume = Boolean(opts.resume) && existsSync(join(runPath, "config.json"));
   let run;
