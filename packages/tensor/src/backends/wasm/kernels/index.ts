@@ -3,7 +3,7 @@ import { kindOf, type AttentionOp, type CallOf, type FusedOp, type PrimitiveCall
 import { planElementwise } from "./elementwise.js";
 import { planReduce } from "./reduce.js";
 import { planMatmul } from "./matmul.js";
-import { isRowIndexed, planGatherRows, planScatterAddRows } from "./indexing.js";
+import { isPicked, isRowIndexed, planGatherPick, planGatherRows, planScatterAddRows, planScatterPick } from "./indexing.js";
 import { planRows, rowsFusable } from "./rows.js";
 import { attentionFusable, planAttention } from "./attention.js";
 import type { KernelPlan } from "./plan.js";
@@ -18,6 +18,8 @@ export function planKernel(call: PrimitiveCall, inputs: readonly View[], out: Vi
   if (call.op === "matmul") return planMatmul(inputs[0]!, inputs[1]!, out);
   if (call.op === "gather" && isRowIndexed(inputs[0]!, inputs[1]!, call.axis)) return planGatherRows(inputs[0]!, inputs[1]!, out);
   if (call.op === "scatter_add" && isRowIndexed(inputs[0]!, inputs[1]!, call.axis)) return planScatterAddRows(inputs[0]!, inputs[1]!, inputs[2]!);
+  if (call.op === "gather" && isPicked(inputs[0]!, inputs[1]!, call.axis)) return planGatherPick(inputs[0]!, out);
+  if (call.op === "scatter_add" && isPicked(inputs[0]!, inputs[1]!, call.axis)) return planScatterPick(inputs[0]!, inputs[2]!);
   if (call.op === "attention" || call.op === "attention_grad") return planAttention(call as CallOf<AttentionOp>, inputs, out);
   if (kind === "fused") return planRows(call as CallOf<FusedOp>, inputs[0]!);
   if (call.op === "sum" || call.op === "max" || call.op === "min") return inputs[0]!.shape.reduce((a, b) => a * b, 1) === 0 ? null : planReduce(call.op, call.axes, inputs[0]!, out);

@@ -1,4 +1,4 @@
-import { ModuleBuilder } from "../asm/index.js";
+import { ModuleBuilder, type FunctionBuilder } from "../asm/index.js";
 import type { View } from "../../../backend/view.js";
 import { addConst, loop } from "./emit.js";
 import type { KernelPlan } from "./plan.js";
@@ -104,4 +104,82 @@ export function planScatterAddRows(base: View, idx: View, src: View): KernelPlan
     units,
     minUnitsPerThread: 4,
   };
+}
+
+/**
+ * The cross-entropy pattern: one element picked per row along the last axis by an index
+ * [..., 1] (take_along_axis), over float32 rows that are contiguous, and its scatter-add.
+ */
+export function isPicked(x: View, idx: View, axis: number): boolean {
+  const last = x.shape.length - 1;
+  return axis === last && x.dtype === "float32" && idx.shape[last] === 1 && isDense(x) && isDense(idx);
+}
+
+/** Row-major without gaps (offsets are already in the base address). */
+function isDense(v: View): boolean {
+  let expected = 1;
+  for (let i = v.shape.length - 1; i >= 0; i--) {
+    if (v.shape[i] !== 1 && v.strides[i] !== expected) return false;
+    expected *= v.shape[i]!;
+  }
+  return true;
+}
+
+/** out[r] = x[r, idx[r]]. Args: x, idx, out. */
+export function planGatherPick(x: View, out: View): KernelPlan {
+  const c = x.shape[x.shape.length - 1]!;
+  const rows = out.shape.reduce((a, b) => a * b, 1);
+  return {
+    key: ["gather-pick", c].join(";"),
+    build: () =>
+      rowsKernel(3, (f, [xp, ip, op], r) => {
+        f.local.get(op).local.get(r).i32.const(4).i32.mul().i32.add();
+        f.local.get(xp).local.get(r).i32.const(c * 4).i32.mul().i32.add();
+        f.local.get(ip).local.get(r).i32.const(4).i32.mul().i32.add().i32.load(2).i32.const(4).i32.mul().i32.add();
+        f.f32.load(2).f32.store(2);
+      }),
+    units: rows,
+    minUnitsPerThread: 4096,
+  };
+}
+
+/** out = base; out[r, idx[r]] += src[r]: each unit owns one row. Args: base, idx, src, out. */
+export function planScatterPick(base: View, src: View): KernelPlan | null {
+  if (!isDense(src) || src.dtype !== "float32") return null;
+  const c = base.shape[base.shape.length - 1]!;
+  const rows = src.shape.reduce((a, b) => a * b, 1);
+  return {
+    key: ["scatter-pick", c].join(";"),
+    build: () =>
+      rowsKernel(4, (f, [bp, ip, sp, op], r) => {
+        const dst = f.addLocal("i32");
+        // Copy the base row, then add the picked element.
+        f.local.get(op).local.get(r).i32.const(c * 4).i32.mul().i32.add();
+        f.local.get(bp).local.get(r).i32.const(c * 4).i32.mul().i32.add();
+        f.i32.const(c * 4).memory.copy();
+        f.local.get(op).local.get(r).i32.const(c * 4).i32.mul().i32.add();
+        f.local.get(ip).local.get(r).i32.const(4).i32.mul().i32.add().i32.load(2).i32.const(4).i32.mul().i32.add().local.tee(dst);
+        f.local.get(dst).f32.load(2).local.get(sp).local.get(r).i32.const(4).i32.mul().i32.add().f32.load(2).f32.add().f32.store(2);
+      }),
+    units: rows,
+    minUnitsPerThread: 1024,
+  };
+}
+
+/** A kernel looping `body` over rows [start, end) with `nArgs` address arguments. */
+function rowsKernel(nArgs: number, body: (f: FunctionBuilder, args: number[], row: number) => void): Uint8Array {
+  const m = new ModuleBuilder();
+  m.importMemory("env", "memory", { initial: 1, maximum: 65536, shared: true });
+  const params = Array.from({ length: nArgs + 3 }, () => "i32" as const);
+  m.func({ name: "run", params, export: true }, (f) => {
+    const args = Array.from({ length: nArgs }, (_, i) => i);
+    const [start, end] = [nArgs, nArgs + 1];
+    const r = f.addLocal("i32");
+    f.local.get(start).local.set(r);
+    loop(f, () => f.local.get(r).local.get(end).i32.ge_u(), () => {
+      body(f, args, r);
+      addConst(f, r, 1);
+    });
+  });
+  return m.build();
 }
