@@ -21,7 +21,9 @@ export { registerBackend, setBackend, getBackend, withBackend, currentBackendNam
 export { ReferenceBackend } from "./backends/reference/index.js";
 export { WasmBackend, type WasmBackendOptions } from "./backends/wasm/backend.js";
 export { apply, applyFused, pushInterceptor, popInterceptor, type Interceptor } from "./dispatch.js";
-export { infer, kindOf, FUSED_OPS, ATTENTION_OPS, type FusedOp, type AttentionOp, type PrimitiveCall, type PrimitiveName, type CallOf, type Meta } from "./ops/primitives.js";
+export {
+  infer, kindOf, FUSED_OPS, ATTENTION_OPS, ACTIVATION_GRAD_OPS, NORM_GRAD_OPS, type FusedOp, type AttentionOp, type ActivationGradOp, type NormGradOp, type FusedName,
+  type PrimitiveCall, type PrimitiveName, type CallOf, type Meta } from "./ops/primitives.js";
 export { tidy, dispose } from "./memory/scope.js";
 export { memoryStats } from "./memory/stats.js";
 export { profile, formatProfile, type OpProfile } from "./profile.js";

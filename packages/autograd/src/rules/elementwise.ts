@@ -1,22 +1,11 @@
-import { erf, exp, log, sigmoid, tanh, where, type Tensor } from "@equigrad/tensor";
+import { exp, fused, log, where, type Tensor } from "@equigrad/tensor";
 import type { VjpTable } from "./rule.js";
 import { sumToShape } from "./util.js";
 
-const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
-const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
 
-/** d gelu_tanh / dx with t = tanh(c(x + 0.044715x³)). */
-function geluTanhGrad(x: Tensor): Tensor {
-  const x2 = x.square();
-  const t = tanh(x.add(x.mul(x2).mul(0.044715)).mul(SQRT_2_OVER_PI));
-  const dt = t.square().neg().add(1).mul(x2.mul(3 * 0.044715).add(1)).mul(SQRT_2_OVER_PI);
-  return t.add(1).mul(0.5).add(x.mul(dt).mul(0.5));
-}
-
-/** d (x Φ(x)) / dx = Φ(x) + x φ(x). */
-const geluErfGrad = (x: Tensor): Tensor =>
-  erf(x.mul(Math.SQRT1_2)).add(1).mul(0.5).add(x.mul(exp(x.square().mul(-0.5))).mul(INV_SQRT_2PI));
+/** g in x's dtype (a fused op takes operands of one dtype). */
+const like = (g: Tensor, x: Tensor): Tensor => (g.dtype === x.dtype ? g : g.cast(x.dtype));
 
 export const elementwiseRules: VjpTable = {
   neg: (g) => [g.neg()],
@@ -31,12 +20,10 @@ export const elementwiseRules: VjpTable = {
   tanh: (g, { output }) => [g.mul(output.square().neg().add(1))],
   sigmoid: (g, { output }) => [g.mul(output).mul(output.neg().add(1))],
   relu: (g, { inputs: [x] }) => [where(x!.gt(0), g, 0)],
-  gelu_tanh: (g, { inputs: [x] }) => [g.mul(geluTanhGrad(x!))],
-  gelu_erf: (g, { inputs: [x] }) => [g.mul(geluErfGrad(x!))],
-  silu: (g, { inputs: [x] }) => {
-    const s = sigmoid(x!);
-    return [g.mul(s).mul(x!.mul(s.neg().add(1)).add(1))];
-  },
+  // One fused op each (a kernel where the backend has one, else the closed form in primitives).
+  gelu_tanh: (g, { inputs: [x] }) => [fused({ op: "gelu_grad", approximate: "tanh" }, x!, like(g, x!))],
+  gelu_erf: (g, { inputs: [x] }) => [fused({ op: "gelu_grad", approximate: "none" }, x!, like(g, x!))],
+  silu: (g, { inputs: [x] }) => [fused({ op: "silu_grad" }, x!, like(g, x!))],
   reciprocal: (g, { output }) => [g.mul(output.square()).neg()],
   square: (g, { inputs: [x] }) => [g.mul(x!).mul(2)],
   erf: (g, { inputs: [x] }) => [g.mul(exp(x!.square().neg())).mul(TWO_OVER_SQRT_PI)],

@@ -1,22 +1,24 @@
-import { DECOMPOSITIONS, exp, fused, type CallOf, type Tensor } from "@equigrad/tensor";
+import { DECOMPOSITIONS, exp, fused, type CallOf, type FusedName, type Tensor } from "@equigrad/tensor";
 import { backward } from "../backward.js";
 import { Tape } from "../tape.js";
 import type { VjpTable } from "./rule.js";
 
-/** 1 / sqrt(var + eps) over the last axis, recomputed from x. */
-const layerNormScale = (x: Tensor, eps: number): Tensor => x.sub(x.mean(-1, true)).square().mean(-1, true).add(eps).rsqrt();
+/** g in x's dtype (a fused op takes operands of one dtype). */
+const like = (g: Tensor, x: Tensor): Tensor => (g.dtype === x.dtype ? g : g.cast(x.dtype));
 
 /**
- * The VJP of attention_grad, for gradients of gradients: its decomposition (the closed form in
- * primitives) differentiated on a tape of its own. Fresh identity views of the inputs keep the
- * cotangents of inputs that are one tensor (attention(x, x, x)) apart.
+ * The VJP of a fused backward op (attention_grad, gelu_grad, layer_norm_grad, ...), for
+ * gradients of gradients: its decomposition (the closed form in primitives) differentiated on a
+ * tape of its own. Fresh identity views of the inputs keep the cotangents of inputs that are one
+ * tensor (attention(x, x, x)) apart.
  */
-function attentionGradVjp(g: Tensor, call: CallOf<"attention_grad">, inputs: readonly Tensor[]): (Tensor | null)[] {
+function decompositionVjp<N extends FusedName>(g: Tensor, call: CallOf<N>, inputs: readonly Tensor[]): (Tensor | null)[] {
   const tape = new Tape();
   try {
     const xs = inputs.map((t) => t.reshape([...t.shape]));
     for (const x of xs) tape.watch(x);
-    const y = tape.run(() => DECOMPOSITIONS.attention_grad(xs[0]!, call, ...xs.slice(1)));
+    const decompose = DECOMPOSITIONS[call.op as N] as (x: Tensor, call: CallOf<N>, ...rest: Tensor[]) => Tensor;
+    const y = tape.run(() => decompose(xs[0]!, call, ...xs.slice(1)));
     const grads = backward(tape, y, g);
     return xs.map((x) => grads.get(x.id) ?? null);
   } finally {
@@ -28,12 +30,9 @@ function attentionGradVjp(g: Tensor, call: CallOf<"attention_grad">, inputs: rea
 export const fusedRules: VjpTable = {
   softmax: (g, { call, output: y }) => [y.mul(g.sub(g.mul(y).sum(call.axis, true)))],
   log_softmax: (g, { call, output: y }) => [g.sub(exp(y).mul(g.sum(call.axis, true)))],
-  layer_norm: (g, { call, inputs: [x], output: y }) => [
-    g.sub(g.mean(-1, true)).sub(y.mul(g.mul(y).mean(-1, true))).mul(layerNormScale(x!, call.eps)),
-  ],
-  rms_norm: (g, { call, inputs: [x], output: y }) => [
-    g.sub(y.mul(g.mul(y).mean(-1, true))).mul(x!.square().mean(-1, true).add(call.eps).rsqrt()),
-  ],
+  // One fused row op each: dx = r·(g − mean(g) − y·mean(g·y)) (layer_norm), r·(g − y·mean(g·y)) (rms_norm).
+  layer_norm: (g, { call, inputs: [x] }) => [fused({ op: "layer_norm_grad", eps: call.eps }, x!, like(g, x!))],
+  rms_norm: (g, { call, inputs: [x] }) => [fused({ op: "rms_norm_grad", eps: call.eps }, x!, like(g, x!))],
   // One fused backward op (a kernel where the backend has one, else the closed form in
   // primitives), whose packed [dq, dk, dv] output is sliced back apart.
   attention: (g, { call, inputs: [q, k, v], output }) => {
@@ -46,5 +45,9 @@ export const fusedRules: VjpTable = {
       packed.slice([nq + nk, packed.size]).reshape([...v!.shape]),
     ];
   },
-  attention_grad: (g, { call, inputs }) => attentionGradVjp(g, call, inputs),
+  attention_grad: (g, { call, inputs }) => decompositionVjp(g, call, inputs),
+  gelu_grad: (g, { call, inputs }) => decompositionVjp(g, call, inputs),
+  silu_grad: (g, { call, inputs }) => decompositionVjp(g, call, inputs),
+  layer_norm_grad: (g, { call, inputs }) => decompositionVjp(g, call, inputs),
+  rms_norm_grad: (g, { call, inputs }) => decompositionVjp(g, call, inputs),
 };

@@ -66,6 +66,19 @@ export type PrimitiveCall =
    * into one 1-D tensor (dk, dv summed over the query heads that share a kv head).
    */
   | { op: "attention_grad"; causal: boolean; scale: number }
+  /**
+   * The VJPs of the activations: inputs (x, g) of one shape → g · f'(x), for f = gelu
+   * (approximate "tanh": gelu_tanh, "none": gelu_erf) and silu.
+   */
+  | { op: "gelu_grad"; approximate: "tanh" | "none" }
+  | { op: "silu_grad" }
+  /**
+   * The VJPs of the norms over the last axis: inputs (x, g) of one shape → dx. With
+   * r = 1/sqrt(var + eps), y = (x − mean)·r: dx = r·(g − mean(g) − y·mean(g·y)) for layer_norm;
+   * with r = 1/sqrt(mean(x²) + eps), y = x·r: dx = r·(g − y·mean(g·y)) for rms_norm.
+   */
+  | { op: "layer_norm_grad"; eps: number }
+  | { op: "rms_norm_grad"; eps: number }
   // View ops: no backend work, the result shares its input's buffer.
   | { op: "reshape"; shape: Shape }
   | { op: "permute"; perm: readonly number[] }
@@ -98,9 +111,15 @@ export type FusedOp = (typeof FUSED_OPS)[number];
 /** The fused attention composites (several inputs; kind "fused" too). */
 export const ATTENTION_OPS = ["attention", "attention_grad"] as const;
 export type AttentionOp = (typeof ATTENTION_OPS)[number];
+/** The fused elementwise VJPs of activations: inputs (x, g), output g · f'(x). */
+export const ACTIVATION_GRAD_OPS = ["gelu_grad", "silu_grad"] as const;
+export type ActivationGradOp = (typeof ACTIVATION_GRAD_OPS)[number];
+/** The fused VJPs of the norms: inputs (x, g), output dx, row-wise over the last axis. */
+export const NORM_GRAD_OPS = ["layer_norm_grad", "rms_norm_grad"] as const;
+export type NormGradOp = (typeof NORM_GRAD_OPS)[number];
 /** Every fused composite. */
-export type FusedName = FusedOp | AttentionOp;
-const FUSED = set([...FUSED_OPS, ...ATTENTION_OPS]);
+export type FusedName = FusedOp | AttentionOp | ActivationGradOp | NormGradOp;
+const FUSED = set([...FUSED_OPS, ...ATTENTION_OPS, ...ACTIVATION_GRAD_OPS, ...NORM_GRAD_OPS]);
 
 export function kindOf(op: PrimitiveName): Kind {
   if (UNARY_FLOAT.has(op) || UNARY_NUMERIC.has(op) || op === "logical_not" || op === "pow_scalar" || op === "cast" || op === "copy") return "unary";
@@ -282,6 +301,18 @@ export function infer(call: PrimitiveCall, inputs: readonly Meta[]): Meta {
         throw new OpError(op, `out ${fmtShape(out.shape)} and its cotangent ${fmtShape(dOut.shape)} must both be ${fmtShape(outShape)}`);
       }
       return { shape: [numel(x.shape) + numel(k.shape) + numel(v.shape)], dtype: x.dtype };
+    }
+    case "gelu_grad":
+    case "silu_grad":
+    case "layer_norm_grad":
+    case "rms_norm_grad": {
+      arity(op, inputs, 2);
+      const g = inputs[1]!;
+      const dtype = sameDType(op, inputs);
+      if (!isFloat(dtype)) throw new OpError(op, `needs float inputs, got ${inputs.map(desc).join(" and ")}`);
+      if (!shapesEqual(x.shape, g.shape)) throw new OpError(op, `x ${fmtShape(x.shape)} and its cotangent ${fmtShape(g.shape)} must have one shape`);
+      if ((op === "layer_norm_grad" || op === "rms_norm_grad") && x.shape.length === 0) throw new OpError(op, `needs rank ≥ 1, got ${desc(x)}`);
+      return x;
     }
     case "softmax":
     case "log_softmax":

@@ -108,6 +108,12 @@ export function runReference(call: PrimitiveCall, inputs: readonly View[], outVi
     case "layer_norm":
     case "rms_norm":
       return K.fusedRows(call, read(x!), x!.shape, out);
+    case "gelu_grad":
+    case "silu_grad":
+      return K.activationGrad(call, read(x!), read(y!), out);
+    case "layer_norm_grad":
+    case "rms_norm_grad":
+      return K.normGrad(call, read(x!), read(y!), x!.shape, out);
     case "attention":
       return K.attention(call, inputs, read, out);
     case "attention_grad":

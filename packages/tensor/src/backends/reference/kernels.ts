@@ -4,9 +4,9 @@ import { OpError } from "../../core/errors.js";
 import { numel, type Shape } from "../../core/shape.js";
 import { elementOffsets } from "../../core/strided.js";
 import type { View } from "../../backend/view.js";
-import type { ArgReduceOp, AttentionOp, BinaryOp, CallOf, FusedOp, RandomDist, ReduceOp, UnaryOp } from "../../ops/primitives.js";
+import type { ActivationGradOp, ArgReduceOp, AttentionOp, BinaryOp, CallOf, FusedOp, NormGradOp, RandomDist, ReduceOp, UnaryOp } from "../../ops/primitives.js";
 import { bernoulliFromWord, normalFromWords, randomWords, uniformFromWords } from "../../random/threefry.js";
-import { BINARY, INT_BINARY, UNARY, pow } from "./scalar.js";
+import { BINARY, INT_BINARY, UNARY, erf, pow } from "./scalar.js";
 
 /** Reads a view's elements (through its strides) as float64 numbers. */
 export type Reader = (v: View) => { data: TypedArray; offsets: Int32Array };
@@ -312,4 +312,55 @@ export function attentionGrad(call: CallOf<"attention_grad">, inputs: readonly V
   }
   let at = 0;
   for (const part of [dq, dk, dv]) for (let i = 0; i < part.length; i++) store(out, at++, part[i]!);
+}
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/** d gelu / dx and d silu / dx in float64 (the formulas of the decompositions in composite/fused.ts). */
+function activationDerivative(call: CallOf<ActivationGradOp>): (x: number) => number {
+  if (call.op === "silu_grad") {
+    return (x) => {
+      const s = x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x));
+      return s * (1 + x * (1 - s));
+    };
+  }
+  if (call.approximate === "tanh") {
+    return (x) => {
+      const x2 = x * x;
+      const t = Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x2));
+      return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x2);
+    };
+  }
+  return (x) => 0.5 * (1 + erf(x * Math.SQRT1_2)) + x * Math.exp(-0.5 * x * x) * INV_SQRT_2PI;
+}
+
+/** g · f'(x) elementwise (inputs of one shape). */
+export function activationGrad(call: CallOf<ActivationGradOp>, x: { data: TypedArray; offsets: Int32Array }, g: { data: TypedArray; offsets: Int32Array }, out: Out): void {
+  const d = activationDerivative(call);
+  for (let i = 0; i < x.offsets.length; i++) store(out, i, g.data[g.offsets[i]!]! * d(x.data[x.offsets[i]!]!));
+}
+
+/** The VJP of layer_norm / rms_norm over the last axis, in float64, row by row. */
+export function normGrad(call: CallOf<NormGradOp>, x: { data: TypedArray; offsets: Int32Array }, g: { data: TypedArray; offsets: Int32Array }, shape: Shape, out: Out): void {
+  const n = shape[shape.length - 1]!;
+  const rows = n === 0 ? 0 : x.offsets.length / n;
+  const xs = new Float64Array(n), gs = new Float64Array(n);
+  for (let row = 0; row < rows; row++) {
+    const base = row * n;
+    for (let j = 0; j < n; j++) (xs[j] = x.data[x.offsets[base + j]!]!), (gs[j] = g.data[g.offsets[base + j]!]!);
+    let mu = 0;
+    if (call.op === "layer_norm_grad") {
+      for (let j = 0; j < n; j++) mu += xs[j]! / n;
+    }
+    let v = 0;
+    for (let j = 0; j < n; j++) v += (xs[j]! - mu) ** 2 / n;
+    const r = 1 / Math.sqrt(v + call.eps);
+    let mg = 0, mgy = 0;
+    for (let j = 0; j < n; j++) {
+      if (call.op === "layer_norm_grad") mg += gs[j]! / n;
+      mgy += (gs[j]! * (xs[j]! - mu) * r) / n;
+    }
+    for (let j = 0; j < n; j++) store(out, base + j, r * (gs[j]! - mg - (xs[j]! - mu) * r * mgy));
+  }
 }

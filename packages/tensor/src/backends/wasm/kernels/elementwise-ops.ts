@@ -1,11 +1,12 @@
 import type { DType } from "../../../core/dtype.js";
-import type { FunctionBuilder } from "../asm/index.js";
+import type { FunctionBuilder, ModuleBuilder } from "../asm/index.js";
 import type { PrimitiveCall } from "../../../ops/primitives.js";
+import { addActivationGrad } from "./activation-grad.js";
 import { STORAGE } from "./emit.js";
 import type { MathFn } from "./simd-math.js";
 
-/** The module's math functions (v128 -> v128), added by the kernel builder for `math`. */
-export type MathFns = Partial<Record<MathFn, FunctionBuilder>>;
+/** The module's math functions (v128 -> v128), added by the kernel builder for `math`, and `own` (see ElementwiseOp). */
+export type MathFns = Partial<Record<MathFn, FunctionBuilder>> & { own?: FunctionBuilder };
 
 /** Pushes operand i's value (scalar or v128) onto the stack. */
 export type Push = (i: number) => void;
@@ -16,6 +17,8 @@ export interface ElementwiseOp {
   readonly vector?: (f: FunctionBuilder, push: Push, fns: MathFns) => void;
   /** Math functions the emitters call. */
   readonly math?: readonly MathFn[];
+  /** A function of the op's own the emitters call (as `fns.own`), added to the module by this. */
+  readonly own?: (m: ModuleBuilder) => FunctionBuilder;
 }
 
 const MATH_UNARY = new Set<string>(["exp", "log", "sin", "cos", "tanh", "sigmoid", "erf", "gelu_tanh", "gelu_erf", "silu"]);
@@ -57,6 +60,15 @@ export function elementwiseOp(call: PrimitiveCall, inDType: DType, outDType: DTy
   const f32 = inDType === "float32" && outDType === "float32";
   if (f32 && MATH_UNARY.has(call.op)) return mathOp(call.op as MathFn, 1);
   if (f32 && call.op === "pow") return mathOp("pow", 2);
+  if (call.op === "gelu_grad" || call.op === "silu_grad") {
+    // Fused VJPs (x, g) -> g · f'(x): float32 only (other dtypes decompose, see fusable()).
+    if (!f32) return null;
+    return {
+      own: (m) => addActivationGrad(m, call),
+      vector: (f, p, fns) => (p(0), p(1), f.call(fns.own!)),
+      scalar: (f, p, fns) => (p(0), f.f32x4.splat(), p(1), f.f32x4.splat(), f.call(fns.own!), f.f32x4.extract_lane(0)),
+    };
+  }
   const bin = (name: string, vec?: string): ElementwiseOp => ({
     scalar: (f, p) => (p(0), p(1), ins(f, t, name)),
     vector: vec && f32 ? (f, p) => (p(0), p(1), ins(f, "f32x4" as T, vec)) : undefined,

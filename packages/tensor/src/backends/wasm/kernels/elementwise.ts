@@ -2,7 +2,7 @@ import { ModuleBuilder } from "../asm/index.js";
 import type { View } from "../../../backend/view.js";
 import type { PrimitiveCall } from "../../../ops/primitives.js";
 import { STORAGE, addConst, loop } from "./emit.js";
-import { elementwiseOp, type ElementwiseOp } from "./elementwise-ops.js";
+import { elementwiseOp, type ElementwiseOp, type MathFns } from "./elementwise-ops.js";
 import { addSimdMath } from "./simd-math.js";
 import { collapse, shapeKey } from "./layout.js";
 import type { KernelPlan } from "./plan.js";
@@ -11,6 +11,11 @@ import type { KernelPlan } from "./plan.js";
 const BLOCK = 8192;
 /** Keep at least this many elements per thread, or stay single-threaded. */
 const MIN_PER_THREAD = 32768;
+
+/** Whether a fused elementwise op (gelu_grad, silu_grad) runs as a kernel here: float32 operands, contiguous along the last axis. */
+export function elementwiseFusable(inputs: readonly View[]): boolean {
+  return inputs.every((v) => v.dtype === "float32" && (v.shape.length === 0 || v.strides[v.shape.length - 1] === 1 || v.shape[v.shape.length - 1] === 1));
+}
 
 /**
  * An elementwise op over strided inputs (already broadcast to the output's shape) into a
@@ -43,7 +48,8 @@ function build(op: ElementwiseOp, inTypes: readonly View["dtype"][], outType: Vi
   const m = new ModuleBuilder();
   m.importMemory("env", "memory", { initial: 1, maximum: 65536, shared: true });
   const nIn = inTypes.length;
-  const fns = op.math ? addSimdMath(m, op.math) : {};
+  const fns: MathFns = op.math ? addSimdMath(m, op.math) : {};
+  if (op.own) fns.own = op.own(m);
   const params = [...inTypes.map(() => "i32" as const), "i32" as const, "i32" as const, "i32" as const, "i32" as const];
   m.func({ name: "run", params, export: true }, (f) => {
     const [outArg, start, end] = [nIn, nIn + 1, nIn + 2];

@@ -1,6 +1,7 @@
 import type { View } from "../../../backend/view.js";
-import { kindOf, type AttentionOp, type CallOf, type FusedOp, type PrimitiveCall } from "../../../ops/primitives.js";
-import { planElementwise } from "./elementwise.js";
+import { kindOf, type AttentionOp, type CallOf, type FusedOp, type NormGradOp, type PrimitiveCall } from "../../../ops/primitives.js";
+import { elementwiseFusable, planElementwise } from "./elementwise.js";
+import { normGradFusable, planNormGrad } from "./norm-grad.js";
 import { planReduce } from "./reduce.js";
 import { planMatmul } from "./matmul.js";
 import { isPicked, isRowIndexed, planGatherPick, planGatherRows, planScatterAddRows, planScatterPick } from "./indexing.js";
@@ -21,6 +22,8 @@ export function planKernel(call: PrimitiveCall, inputs: readonly View[], out: Vi
   if (call.op === "gather" && isPicked(inputs[0]!, inputs[1]!, call.axis)) return planGatherPick(inputs[0]!, out);
   if (call.op === "scatter_add" && isPicked(inputs[0]!, inputs[1]!, call.axis)) return planScatterPick(inputs[0]!, inputs[2]!);
   if (call.op === "attention" || call.op === "attention_grad") return planAttention(call as CallOf<AttentionOp>, inputs, out);
+  if (call.op === "gelu_grad" || call.op === "silu_grad") return elementwiseFusable(inputs) ? planElementwise(call, inputs, out) : null;
+  if (call.op === "layer_norm_grad" || call.op === "rms_norm_grad") return planNormGrad(call as CallOf<NormGradOp>, inputs[0]!, inputs[1]!);
   if (kind === "fused") return planRows(call as CallOf<FusedOp>, inputs[0]!);
   if (call.op === "sum" || call.op === "max" || call.op === "min") return inputs[0]!.shape.reduce((a, b) => a * b, 1) === 0 ? null : planReduce(call.op, call.axes, inputs[0]!, out);
   return null;
@@ -29,5 +32,7 @@ export function planKernel(call: PrimitiveCall, inputs: readonly View[], out: Vi
 /** The fused composites this backend runs as one kernel (others decompose into primitives). */
 export function fusable(call: PrimitiveCall, inputs: readonly View[]): boolean {
   if (call.op === "attention" || call.op === "attention_grad") return attentionFusable(call as CallOf<AttentionOp>, inputs);
+  if (call.op === "gelu_grad" || call.op === "silu_grad") return elementwiseFusable(inputs);
+  if (call.op === "layer_norm_grad" || call.op === "rms_norm_grad") return normGradFusable(inputs[0]!, inputs[1]!);
   return kindOf(call.op) === "fused" && rowsFusable(call as CallOf<FusedOp>, inputs[0]!);
 }
