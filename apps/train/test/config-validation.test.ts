@@ -132,12 +132,19 @@ describe("config hash", () => {
     expect(resolveConfig(JSON.parse(JSON.stringify(a.config))).hash).toBe(a.hash);
   });
 
-  it("changes when any field changes", () => {
+  it("changes when any field that changes results changes", () => {
     const base = resolveConfig({}).hash;
-    const variants = [{ seed: 1338 }, { train: { steps: 1501 } }, { optim: { lr: 3.0001e-3 } }, { optim: { schedule: { warmupSteps: 51 } } }, { model: { overrides: { nLayer: 2 } } }, { data: { tokenizer: "gpt2" } }, { name: "x" }];
+    const variants = [{ seed: 1338 }, { train: { steps: 1501 } }, { optim: { lr: 3.0001e-3 } }, { optim: { schedule: { warmupSteps: 51 } } }, { model: { overrides: { nLayer: 2 } } }, { data: { tokenizer: "gpt2" } }, { backend: { name: "reference" } }];
     const hashes = variants.map((v) => resolveConfig(v).hash);
     for (const h of hashes) expect(h).not.toBe(base);
     expect(new Set(hashes).size).toBe(variants.length);
+  });
+
+  it("ignores fields that cannot change results (so a run can resume with other threads or limits)", () => {
+    const base = resolveConfig({}).hash;
+    for (const v of [{ name: "x" }, { runDir: "elsewhere" }, { backend: { threads: 1 } }, { train: { maxSeconds: 60, logEvery: 1 } }, { checkpoint: { every: 7, keep: 5 } }, { sample: { tokens: 3 } }, { data: { cacheDir: "c" } }]) {
+      expect(resolveConfig(v).hash).toBe(base);
+    }
   });
 });
 

@@ -141,7 +141,7 @@ describe("resume", () => {
     const root = tmp();
     const corpus = writeCorpus(join(root, "data"));
     const a = tinyConfig(root, corpus, { name: "a", train: { steps: 3 }, checkpoint: { every: 1 }, optim: { schedule: { kind: "constant" } } });
-    const b = tinyConfig(root, corpus, { name: "b", train: { steps: 3 }, checkpoint: { every: 1 }, optim: { schedule: { kind: "constant" } } });
+    const b = tinyConfig(root, corpus, { name: "b", seed: 2, train: { steps: 3 }, checkpoint: { every: 1 }, optim: { schedule: { kind: "constant" } } });
     const ra = await train(a, { log: null });
     const rb = await train(b, { log: null });
     // A stray newer checkpoint from run a lands in run b.

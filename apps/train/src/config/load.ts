@@ -20,8 +20,24 @@ export interface LoadedConfig {
   source: string;
 }
 
-/** The first 12 hex digits of the config's SHA-256 (of its canonical JSON): names runs, keys checkpoints. */
-export const configHash = (config: Config): string => hashConfig(config).slice(0, 12);
+/**
+ * The config without the fields that cannot change what a run computes (where it is written,
+ * threads — results do not depend on them —, time limits, logging and checkpoint cadence, the
+ * final sample): a run may be resumed with these changed.
+ */
+export function resultFields(config: Config): unknown {
+  const { name: _n, runDir: _r, sample: _s, checkpoint: _c, ...rest } = config;
+  const { threads: _t, ...backend } = config.backend;
+  const { maxSeconds: _m, logEvery: _l, ...train } = config.train;
+  const { cacheDir: _d, ...data } = config.data;
+  return { ...rest, backend, train, data };
+}
+
+/** SHA-256 of the canonical JSON of the result-determining fields. */
+export const fullConfigHash = (config: Config): string => hashConfig(resultFields(config));
+
+/** Its first 12 hex digits: names unnamed runs and keys checkpoints. */
+export const configHash = (config: Config): string => fullConfigHash(config).slice(0, 12);
 
 /** Reads a .json, .js/.mjs (default export) or .ts config file. */
 async function readConfigFile(path: string): Promise<unknown> {

@@ -48,7 +48,7 @@ const Optim = z.strictObject({
 });
 
 const Train = z.strictObject({
-  steps: z.number().int().positive().default(600),
+  steps: z.number().int().positive().default(900),
   batchSize: z.number().int().positive().default(16),
   /** Defaults to the model's context length. */
   seqLen: z.number().int().positive().optional(),
@@ -60,13 +60,13 @@ const Train = z.strictObject({
 });
 
 const Eval = z.strictObject({
-  every: z.number().int().positive().default(100),
+  every: z.number().int().positive().default(150),
   /** Validation windows of seqLen tokens, the same every time. */
   windows: z.number().int().positive().default(64),
 });
 
 const Checkpoint = z.strictObject({
-  every: z.number().int().nonnegative().default(200),
+  every: z.number().int().nonnegative().default(300),
   keep: z.number().int().positive().default(2),
 });
 

@@ -13,6 +13,8 @@ export interface RunDirOptions {
   config: unknown;
   backend: string;
   threads: number;
+  /** The config's hash, when the caller hashes only part of it (default: hash of the whole config). */
+  configHash?: string;
   /** Reopen an existing run (its config hash must match); otherwise an existing name is an error. */
   resume?: boolean;
 }
@@ -52,7 +54,7 @@ export function createRunDir(opts: RunDirOptions): RunDir {
   if (opts.name !== undefined && !/^[A-Za-z0-9._-]+$/.test(opts.name)) throw new Error(`run name '${opts.name}' may use only letters, digits, '.', '_' and '-'`);
   const name = opts.name ?? freeName(root, `run-${stamp(new Date())}`);
   const dir = join(root, name);
-  const configHash = hashConfig(opts.config);
+  const configHash = opts.configHash ?? hashConfig(opts.config);
   const env = collectEnv({ backend: opts.backend, threads: opts.threads });
   const configFile = join(dir, "config.json");
   const exists = existsSync(configFile);

@@ -4,7 +4,7 @@ import { Dropout } from "@equigrad/nn";
 import { PartitionError, currentLearningRates, partition, stateFromRecord, stateToRecord, type Param } from "@equigrad/optim";
 import { memoryStats, tidy } from "@equigrad/tensor";
 import { latestCheckpoint, listCheckpoints, loadCheckpoint, saveCheckpoint } from "../checkpoint/index.js";
-import { ConfigError, type LoadedConfig } from "../config/load.js";
+import { ConfigError, fullConfigHash, type LoadedConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { BatchLoader, evalBatches, openCorpus, prepareCorpus, type Corpus } from "../data/index.js";
 import { tokenizerFromName } from "../tokenizers/index.js";
@@ -95,7 +95,7 @@ export async function train(loaded: LoadedConfig, opts: TrainOptions = {}): Prom
   const resume = Boolean(opts.resume) && existsSync(join(runPath, "config.json"));
   let run;
   try {
-    run = createRunDir({ root: config.runDir, name, config, backend: config.backend.name, threads: config.backend.threads ?? 0, resume });
+    run = createRunDir({ root: config.runDir, name, config, configHash: fullConfigHash(config), backend: config.backend.name, threads: config.backend.threads ?? 0, resume });
   } catch (e) {
     const exists = existsSync(join(runPath, "config.json"));
     throw new ConfigError(`${(e as Error).message}${exists && !opts.resume ? " (continue it with --resume)" : ""}`);
