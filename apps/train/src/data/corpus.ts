@@ -43,4 +43,3 @@ export function textCorpusOf(name: string, train: Doc[], val: Doc[]): TextCorpus
 }
 
 /** Total UTF-8 bytes of documents. */
-export const docBytes = (docs: readonly Doc[]): number => docs.reduce((n, d) => n + Buffer.byteLength(d.text, "utf8"), 0);

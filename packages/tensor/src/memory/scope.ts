@@ -21,7 +21,6 @@ export function track(t: Disposable): boolean {
   return scope !== undefined;
 }
 
-export const scopeDepth = (): number => stack.length;
 
 /** Collects tensors reachable through arrays, plain objects and Maps. */
 function collect(value: unknown, into: Set<Disposable>, seen = new Set<unknown>()): void {

@@ -1,5 +1,5 @@
 /** The reference backend's kernels: plain loops over strided views, arithmetic in float64. */
-import { roundTo, typedArray, type DType, type TypedArray } from "../../core/dtype.js";
+import { roundTo, type DType, type TypedArray } from "../../core/dtype.js";
 import { OpError } from "../../core/errors.js";
 import { numel, type Shape } from "../../core/shape.js";
 import { elementOffsets } from "../../core/strided.js";
@@ -196,7 +196,6 @@ export function fill(out: Out, value: (i: number) => number): void {
   for (let i = 0; i < out.data.length; i++) store(out, i, value(i));
 }
 
-export const newArray = typedArray;
 
 /**
  * The fused composites in float64, one pass per statistic over each row along `axis`
