@@ -175,6 +175,12 @@ export async function train(loaded: LoadedConfig, opts: TrainOptions = {}): Prom
       tokens_per_s: (config.train.batchSize * seqLen) / dt,
       elapsed_s: secondsBefore + progress.elapsed,
     };
+    // MoE models: router balance of the step's last forward pass, averaged over layers.
+    const routers = model.stats();
+    if (routers.length) {
+      const mean = (f: (r: (typeof routers)[number]) => number) => routers.reduce((a, r) => a + f(r), 0) / routers.length;
+      record.moe = { load_cv: mean((r) => r.cv), dead_fraction: mean((r) => r.deadFraction), max_load: mean((r) => r.maxLoad) };
+    }
     if (step % config.eval.every === 0 || last) {
       valLoss = evalAll();
       record.val_loss = valLoss;
