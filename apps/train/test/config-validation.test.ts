@@ -214,6 +214,16 @@ describe("config files", () => {
     expect(loaded.config.optim.lr).toBe(1e-3);
   });
 
+  it("a .ts config may import shared parts from other files; a broken one names the file", async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, "shared.ts"), "export const common = { seed: 5, train: { steps: 7 } };\n");
+    writeFileSync(join(dir, "exp.ts"), 'import { common } from "./shared";\nexport default { ...common, optim: { lr: 2e-3 } };\n');
+    const loaded = await loadConfig(join(dir, "exp.ts"));
+    expect([loaded.config.seed, loaded.config.train.steps, loaded.config.optim.lr]).toEqual([5, 7, 2e-3]);
+    writeFileSync(join(dir, "bad.ts"), 'import { nothing } from "./missing";\nexport default nothing;\n');
+    expect((await configErrorAsync(loadConfig(join(dir, "bad.ts")))).message).toMatch(/bad\.ts does not compile/);
+  });
+
   it("--set does not leak into a later load of the same .ts / .mjs file", async () => {
     const dir = tmp();
     for (const [name, body] of [

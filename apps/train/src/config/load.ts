@@ -51,9 +51,16 @@ async function readConfigFile(path: string): Promise<unknown> {
     }
   }
   if (abs.endsWith(".ts")) {
-    const { transform } = await import("esbuild");
-    const js = await transform(readFileSync(abs, "utf8"), { loader: "ts", format: "esm" });
-    const url = `data:text/javascript;base64,${Buffer.from(js.code).toString("base64")}`;
+    // Bundled (with whatever it imports) into one module, so shared parts of configs work.
+    const { build } = await import("esbuild");
+    let code: string;
+    try {
+      const out = await build({ entryPoints: [abs], bundle: true, format: "esm", platform: "node", write: false, logLevel: "silent" });
+      code = out.outputFiles[0]!.text;
+    } catch (e) {
+      throw new ConfigError(`config file ${path} does not compile: ${(e as Error).message.split("\n").slice(0, 3).join(" ")}`);
+    }
+    const url = `data:text/javascript;base64,${Buffer.from(code).toString("base64")}`;
     return ((await import(url)) as { default: unknown }).default;
   }
   if (abs.endsWith(".js") || abs.endsWith(".mjs")) return ((await import(pathToFileURL(abs).href)) as { default: unknown }).default;
