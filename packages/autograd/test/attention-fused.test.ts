@@ -22,16 +22,6 @@ function opsOf(fn: () => unknown): Set<string> {
   return new Set(table.map((e) => e.op));
 }
 
-/** Runs fn with every fused op decomposed (an interceptor that accepts none). */
-function decomposed<R>(fn: () => R): R {
-  const noFusion: T.Interceptor = { record: () => {}, acceptsFused: () => false };
-  T.pushInterceptor(noFusion);
-  try {
-    return fn();
-  } finally {
-    T.popInterceptor(noFusion);
-  }
-}
 
 describe("fused attention: gradcheck through the fused rules", () => {
   const cases: [string, Tensor[], T.AttentionOptions][] = [
@@ -89,7 +79,7 @@ describe("fused attention: float32 gradients match the decomposition's", () => {
       const ops = opsOf(run);
       expect(ops.has("attention") && ops.has("attention_grad")).toBe(true);
       const [loss, grads] = run();
-      const [loss0, grads0] = decomposed(run);
+      const [loss0, grads0] = T.decomposed(run);
       expect(Math.abs(loss.item() - loss0.item())).toBeLessThan(1e-3 * Math.max(1, Math.abs(loss0.item())));
       grads.forEach((g, i) => {
         const a = g.toArray(), b = grads0[i]!.toArray();

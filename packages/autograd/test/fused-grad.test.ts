@@ -17,16 +17,6 @@ function opsOf(fn: () => unknown): Set<string> {
   return new Set(table.map((e) => e.op));
 }
 
-/** Runs fn with every fused op decomposed (an interceptor that accepts none). */
-function decomposed<R>(fn: () => R): R {
-  const noFusion: T.Interceptor = { record: () => {}, acceptsFused: () => false };
-  T.pushInterceptor(noFusion);
-  try {
-    return fn();
-  } finally {
-    T.popInterceptor(noFusion);
-  }
-}
 
 const CASES: [string, string, number[], (x: Tensor) => Tensor][] = [
   ["gelu (erf)", "gelu_grad", [3, 7], (x) => x.gelu()],
@@ -80,7 +70,7 @@ describe("fused backward ops: float32 gradients match the decomposition's", () =
       const run = () => valueAndGrad((t: Tensor) => f(t).mul(w).sum())(x) as [Tensor, Tensor];
       expect(opsOf(run).has(op)).toBe(true);
       const [, g] = run();
-      const [, g0] = decomposed(run);
+      const [, g0] = T.decomposed(run);
       const a = g.toArray(), b = g0.toArray();
       const scale = Math.max(1, ...b.map(Math.abs));
       const worst = Math.max(...a.map((v, j) => Math.abs(v - b[j]!)));

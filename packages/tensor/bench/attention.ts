@@ -17,7 +17,7 @@
 // and the speedups (decomposed ms / fused ms) as figures with unit "x".
 import { pathToFileURL } from "node:url";
 import { valueAndGrad } from "@equigrad/autograd";
-import { Rng, WasmBackend, popInterceptor, pushInterceptor, registerBackend, scaledDotProductAttention, tidy, withBackend, type Interceptor, type Tensor } from "@equigrad/tensor";
+import { Rng, WasmBackend, decomposed, registerBackend, scaledDotProductAttention, tidy, withBackend, type Tensor } from "@equigrad/tensor";
 import { medianMs, report, type Figure } from "./report.js";
 
 export interface AttentionBenchConfig {
@@ -39,18 +39,8 @@ export interface AttentionBenchOptions {
   readonly configs?: readonly AttentionBenchConfig[];
 }
 
-/** Refuses the attention ops, so that scaledDotProductAttention and its gradient decompose. */
-const decompose: Interceptor = { record: () => {}, acceptsFused: (call) => call.op !== "attention" && call.op !== "attention_grad" };
-
-function withPath<R>(path: "fused" | "decomposed", fn: () => R): R {
-  if (path === "fused") return fn();
-  pushInterceptor(decompose);
-  try {
-    return fn();
-  } finally {
-    popInterceptor(decompose);
-  }
-}
+/** The decomposed path refuses only the attention ops (the rest stays as in training). */
+const withPath = <R>(path: "fused" | "decomposed", fn: () => R): R => (path === "fused" ? fn() : decomposed(fn, ["attention", "attention_grad"]));
 
 export function runAttentionBench(opts: AttentionBenchOptions = {}): Figure[] {
   const { threads = [1, 2], quick = false, configs = ATTENTION_BENCH_CONFIGS } = opts;

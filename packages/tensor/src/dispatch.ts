@@ -27,7 +27,8 @@ export function popInterceptor(i: Interceptor): void {
   interceptors = interceptors.slice(0, -1);
 }
 
-const viewOf = (t: Tensor): View => ({ buffer: t.storage.buffer, dtype: t.dtype, shape: t.shape, strides: t.strides, offset: t.offset });
+/** What a backend sees of a tensor: its buffer through a layout (its own by default). */
+const viewOf = (t: Tensor, l: Layout = t): View => ({ buffer: t.storage.buffer, dtype: t.dtype, shape: l.shape, strides: l.strides, offset: l.offset });
 
 /**
  * A fused composite: one primitive call where the backend has a kernel for it, otherwise
@@ -37,7 +38,21 @@ export function applyFused(call: PrimitiveCall, inputs: readonly Tensor[], decom
   infer(call, inputs);
   const backend = backendOf(call, inputs);
   const fusable = interceptors.every((i) => i.acceptsFused?.(call) !== false);
-  return fusable && backend.fuses?.(call, inputs.map(viewOf)) ? apply(call, inputs) : decompose();
+  return fusable && backend.fuses?.(call, inputs.map((t) => viewOf(t))) ? apply(call, inputs) : decompose();
+}
+
+/**
+ * Runs fn with fused composites decomposed into primitives (all of them, or those named in
+ * `only`): to compare a kernel with its definition, or to time one without the other.
+ */
+export function decomposed<R>(fn: () => R, only?: readonly PrimitiveCall["op"][]): R {
+  const refuse: Interceptor = { record: () => {}, acceptsFused: (call) => only !== undefined && !only.includes(call.op) };
+  pushInterceptor(refuse);
+  try {
+    return fn();
+  } finally {
+    popInterceptor(refuse);
+  }
 }
 
 function backendOf(call: PrimitiveCall, inputs: readonly Tensor[]): Backend {
@@ -101,11 +116,8 @@ function runOn(backend: Backend, call: PrimitiveCall, inputs: readonly Tensor[],
   const out = new Tensor(new Storage(backend, buffer), meta.dtype, { shape: meta.shape, strides: contiguousStrides(meta.shape), offset: 0 });
   const kind = kindOf(call.op);
   // Elementwise ops see their inputs already broadcast to the output's shape.
-  const views = inputs.map((t): View => {
-    const l: Layout = kind === "binary" || call.op === "matmul" ? broadcastFor(call, t, meta.shape) : t;
-    return { buffer: t.storage.buffer, dtype: t.dtype, shape: l.shape, strides: l.strides, offset: l.offset };
-  });
-  backend.run(call, views, { buffer, dtype: meta.dtype, shape: out.shape, strides: out.strides, offset: 0 });
+  const views = inputs.map((t) => viewOf(t, kind === "binary" || call.op === "matmul" ? broadcastFor(call, t, meta.shape) : t));
+  backend.run(call, views, viewOf(out));
   return out;
 }
 

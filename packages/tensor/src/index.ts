@@ -20,7 +20,7 @@ export type { DeviceBuffer, View } from "./backend/view.js";
 export { registerBackend, setBackend, getBackend, withBackend, currentBackendName } from "./backend/registry.js";
 export { ReferenceBackend } from "./backends/reference/index.js";
 export { WasmBackend, type WasmBackendOptions } from "./backends/wasm/backend.js";
-export { apply, applyFused, pushInterceptor, popInterceptor, type Interceptor } from "./dispatch.js";
+export { apply, applyFused, decomposed, pushInterceptor, popInterceptor, type Interceptor } from "./dispatch.js";
 export {
   infer, kindOf, FUSED_OPS, ATTENTION_OPS, ACTIVATION_GRAD_OPS, NORM_GRAD_OPS, type FusedOp, type AttentionOp, type ActivationGradOp, type NormGradOp, type FusedName,
   type PrimitiveCall, type PrimitiveName, type CallOf, type Meta } from "./ops/primitives.js";
@@ -39,5 +39,5 @@ export { crossEntropy, type CrossEntropyOptions } from "./composite/loss.js";
 export { layerNorm, rmsNorm } from "./composite/norm.js";
 export { scaledDotProductAttention, type AttentionOptions } from "./composite/attention.js";
 export { Rng } from "./random/rng.js";
-export { threefry2x32 } from "./random/threefry.js";
+export { threefry2x32, randomWords, uniformFromWords } from "./random/threefry.js";
 export { treeFlatten, treeUnflatten, treeMap, treePaths, type Tree, type TreeDef } from "./tree.js";

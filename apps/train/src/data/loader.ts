@@ -1,4 +1,4 @@
-import { fromTypedArray, threefry2x32, type Tensor } from "@equigrad/tensor";
+import { fromTypedArray, randomWords, threefry2x32, uniformFromWords, type Tensor } from "@equigrad/tensor";
 import type { Tokens } from "./shards.js";
 
 /**
@@ -41,10 +41,7 @@ export interface Batch {
 const TWO32 = 4294967296;
 
 /** A 53-bit uniform in [0, 1) from the counter-based generator: no state besides the counter. */
-function uniform(key: readonly [number, number], c: number): number {
-  const [w0, w1] = threefry2x32(key[0], key[1], c % TWO32 >>> 0, Math.floor(c / TWO32) >>> 0);
-  return ((w0 >>> 5) * 67108864 + (w1 >>> 6)) / 9007199254740992;
-}
+const uniform = (key: readonly [number, number], c: number): number => uniformFromWords(...randomWords(key, c, 0), false);
 
 /** A key for (seed, purpose, index), independent of every other generator in the run. */
 function keyOf(seed: number, purpose: number, index: number): [number, number] {

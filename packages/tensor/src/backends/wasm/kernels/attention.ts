@@ -38,6 +38,7 @@
 import type { View } from "../../../backend/view.js";
 import type { AttentionOp, CallOf } from "../../../ops/primitives.js";
 import { ModuleBuilder, type FunctionBuilder } from "../asm/index.js";
+import { addConst } from "./emit.js";
 import type { KernelPlan } from "./plan.js";
 import { addSimdMath } from "./simd-math.js";
 
@@ -212,16 +213,26 @@ function forRange(f: FunctionBuilder, i: number, count: () => void, body: () => 
   f.br(`fl${id}`).end().end();
 }
 
-/** local += delta. */
-function addConst(f: FunctionBuilder, local: number, delta: number): void {
-  if (delta !== 0) f.local.get(local).i32.const(delta | 0).i32.add().local.set(local);
-}
-
 /** Pushes local · c. */
 function mulConst(f: FunctionBuilder, local: number, c: number): void {
   if (c === 0) f.i32.const(0);
   else if (c === 1) f.local.get(local);
   else f.local.get(local).i32.const(c | 0).i32.mul();
+}
+
+/**
+ * The key block kb of a query block: j0 (first key), bk (keys in the block), lim (those some
+ * query of the block sees: all, or up to the diagonal when causal) and jn (lim rounded up to 4).
+ */
+function keyBlock(f: FunctionBuilder, tmp: number, l: { kb: number; j0: number; bk: number; lim: number; jn: number; pos0: number; bq: number }, BK: number, Tk: number, causal: boolean): void {
+  f.local.get(l.kb).i32.const(BK).i32.mul().local.set(l.j0);
+  minI32(f, tmp, l.lim, () => f.i32.const(BK), () => f.i32.const(Tk).local.get(l.j0).i32.sub());
+  f.local.set(l.bk);
+  if (causal) {
+    minI32(f, tmp, l.lim, () => f.local.get(l.bk), () => f.local.get(l.pos0).local.get(l.bq).i32.add().local.get(l.j0).i32.sub());
+    f.local.set(l.lim);
+  } else f.local.get(l.bk).local.set(l.lim);
+  f.local.get(l.lim).i32.const(3).i32.add().i32.const(~3).i32.and().local.set(l.jn);
 }
 
 /** Pushes min(a, b) of two i32 expressions (signed). */
@@ -560,15 +571,7 @@ function buildForward(s: Spec, L: Layout, debug: boolean | undefined): Uint8Arra
     zero(f, buf("o"), BQ * Dvp * 4);
 
     forRange(f, kb, () => f.local.get(nk), () => {
-      f.local.get(kb).i32.const(BK).i32.mul().local.set(j0);
-      minI32(f, T.t1, lim, () => f.i32.const(BK), () => f.i32.const(Tk).local.get(j0).i32.sub());
-      f.local.set(bk);
-      // jn: the keys of the block that some query of the block sees, rounded up to MR.
-      if (s.causal) {
-        minI32(f, T.t1, lim, () => f.local.get(bk), () => f.local.get(pos0).local.get(bq).i32.add().local.get(j0).i32.sub());
-        f.local.set(lim);
-      } else f.local.get(bk).local.set(lim);
-      f.local.get(lim).i32.const(3).i32.add().i32.const(~3).i32.and().local.set(jn);
+      keyBlock(f, T.t1, { kb, j0, bk, lim, jn, pos0, bq }, BK, Tk, s.causal);
       // K and V rows: read in place when the block holds all jn rows (and V rows are whole
       // tiles), else packed: the min(bk, jn) rows used, K rows up to jn are masked anyway, V
       // zero padded to jn × Dvp (P is 0 there, but V must be finite).
@@ -719,15 +722,8 @@ function buildBackward(s: Spec, L: Layout, debug: boolean | undefined): Uint8Arr
     zero(f, buf("dva"), Tkp * Dvp * 4);
 
     /** Per key block: j0, bk, lim (keys some query of the block sees) and jn (lim rounded up to MR). */
-    const keyBlock = () => {
-      f.local.get(kb).i32.const(BK).i32.mul().local.set(j0);
-      minI32(f, T.t1, lim, () => f.i32.const(BK), () => f.i32.const(Tk).local.get(j0).i32.sub());
-      f.local.set(bk);
-      if (s.causal) {
-        minI32(f, T.t1, lim, () => f.local.get(bk), () => f.local.get(pos0).local.get(bq).i32.add().local.get(j0).i32.sub());
-        f.local.set(lim);
-      } else f.local.get(bk).local.set(lim);
-      f.local.get(lim).i32.const(3).i32.add().i32.const(~3).i32.and().local.set(jn);
+    const blockOfKeys = () => {
+      keyBlock(f, T.t1, { kb, j0, bk, lim, jn, pos0, bq }, BK, Tk, s.causal);
       f.local.get(pos0).i32.const(1).i32.add().local.get(j0).i32.sub().local.set(lim0);
     };
     /** Sᵀ = K_blk Qᵀ · scale into pt (jn × BQ). */
@@ -810,7 +806,7 @@ function buildBackward(s: Spec, L: Layout, debug: boolean | undefined): Uint8Arr
         }
         zero(f, buf("l"), BQ * 4);
         forRange(f, kb, () => f.local.get(nk), () => {
-          keyBlock();
+          blockOfKeys();
           scores();
           columns(() => {
             at16c("m")();
@@ -845,7 +841,7 @@ function buildBackward(s: Spec, L: Layout, debug: boolean | undefined): Uint8Arr
         // Gradients, key block by key block.
         zero(f, buf("dqt"), BQ * Dp * 4);
         forRange(f, kb, () => f.local.get(nk), () => {
-          keyBlock();
+          blockOfKeys();
           scores();
           // Pᵀ = exp(Sᵀ - lse), masked
           columns(() => {
