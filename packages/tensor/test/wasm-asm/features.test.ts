@@ -14,7 +14,8 @@ describe("feature probes", () => {
     expect(hasThreads()).toBe(true);
     expect(typeof hasRelaxedSimd()).toBe("boolean");
     expect(f).toEqual({ simd128: hasSimd128(), relaxedSimd: hasRelaxedSimd(), threads: hasThreads() });
-    if (nodeMajor === 20) expect(hasRelaxedSimd()).toBe(false); // behind a V8 flag there
+    // Node 20 has it behind a V8 flag that hasRelaxedSimd() turns on (unless opted out).
+    expect(hasRelaxedSimd()).toBe(process.env.EQUIGRAD_RELAXED_SIMD !== "0");
   });
 
   test("results are cached", () => {
@@ -64,9 +65,23 @@ describe("feature probes", () => {
     expect(r.f32).toEqual([9, 16, -5, 5, -7, -14, 7, -3]);
     expect(r.f64).toEqual([2.5, -7]);
 
-    // Without the flag, a child agrees with this process's probe.
+    // Without the flag a Node 20 child refuses the probe.
     const plain = runNode([], script, payload);
     expect(plain?.status).toBe(0);
-    expect((JSON.parse(plain!.stdout) as { valid: boolean }).valid).toBe(hasRelaxedSimd());
+    if (nodeMajor === 20) expect((JSON.parse(plain!.stdout) as { valid: boolean }).valid).toBe(false);
+  });
+
+  test("relaxed SIMD: the flag set at runtime (as hasRelaxedSimd does) reaches worker threads", () => {
+    const script = `
+      let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => {
+        const probe = Buffer.from(JSON.parse(s).probe, "base64");
+        require("node:v8").setFlagsFromString("--experimental-wasm-relaxed-simd");
+        const { Worker } = require("node:worker_threads");
+        const w = new Worker("require('node:worker_threads').parentPort.postMessage(WebAssembly.validate(require('node:worker_threads').workerData))", { eval: true, workerData: probe });
+        w.on("message", (inWorker) => { process.stdout.write(JSON.stringify({ main: WebAssembly.validate(probe), inWorker })); w.terminate(); });
+      });`;
+    const r = runNode([], script, JSON.stringify({ probe: toBase64(featureProbe("relaxedSimd")) }));
+    expect(r?.status, r?.stderr).toBe(0);
+    expect(JSON.parse(r!.stdout)).toEqual({ main: true, inWorker: true });
   });
 });

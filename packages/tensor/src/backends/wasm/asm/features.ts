@@ -69,9 +69,32 @@ export function hasSimd128(): boolean {
   return cached("simd128", () => validates("simd128"));
 }
 
-/** Relaxed SIMD (f32x4.relaxed_madd and friends); off by default in Node 20. */
+/**
+ * Relaxed SIMD (f32x4.relaxed_madd and friends). Node 20 ships it behind a V8 flag, which we
+ * turn on here: V8 flags are process-wide, so worker threads compile with it too. The fused
+ * multiply-add rounds once, so results differ (slightly, and more accurately) from a machine
+ * without it, but stay bit-identical across runs and thread counts on one machine.
+ * `EQUIGRAD_RELAXED_SIMD=0` keeps it off.
+ */
 export function hasRelaxedSimd(): boolean {
-  return cached("relaxedSimd", () => hasSimd128() && validates("relaxedSimd"));
+  return cached("relaxedSimd", () => {
+    if (!hasSimd128() || relaxedSimdDisabled()) return false;
+    if (validates("relaxedSimd")) return true;
+    enableRelaxedSimdFlag();
+    return validates("relaxedSimd");
+  });
+}
+
+const relaxedSimdDisabled = (): boolean => globalThis.process?.env?.EQUIGRAD_RELAXED_SIMD === "0";
+
+function enableRelaxedSimdFlag(): void {
+  type V8 = { setFlagsFromString(flags: string): void };
+  const proc = globalThis.process as { getBuiltinModule?: (id: string) => unknown } | undefined;
+  try {
+    (proc?.getBuiltinModule?.("node:v8") as V8 | undefined)?.setFlagsFromString("--experimental-wasm-relaxed-simd");
+  } catch {
+    // Not Node, or flags are locked: stay on plain SIMD128.
+  }
 }
 
 /** Shared memories + atomics, i.e. kernels can run on one memory from several workers. */

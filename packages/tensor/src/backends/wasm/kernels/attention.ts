@@ -38,7 +38,7 @@
 import type { View } from "../../../backend/view.js";
 import type { AttentionOp, CallOf } from "../../../ops/primitives.js";
 import { ModuleBuilder, type FunctionBuilder } from "../asm/index.js";
-import { addConst } from "./emit.js";
+import { addConst, mulAccumulate } from "./emit.js";
 import type { KernelPlan } from "./plan.js";
 import { addSimdMath } from "./simd-math.js";
 
@@ -300,7 +300,7 @@ function tileFunction(mb: ModuleBuilder, cache: Map<string, FunctionBuilder>, t:
     for (let v = 0; v < nv; v++) f.local.get(kb).v128.load(2, 16 * v).local.set(bv + v);
     for (let i = 0; i < MR; i++) {
       f.local.get(ka).v128.load32_splat(2, i * t.aRow).local.set(av);
-      for (let v = 0; v < nv; v++) f.local.get(A(i, v)).local.get(av).local.get(bv + v).f32x4.mul().f32x4.add().local.set(A(i, v));
+      for (let v = 0; v < nv; v++) mulAccumulate(f.local.get(av).local.get(bv + v), A(i, v));
     }
     addConst(f, ka, t.aStep);
     addConst(f, kb, t.bStep);

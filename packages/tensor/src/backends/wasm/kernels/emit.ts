@@ -1,5 +1,5 @@
 import type { DType } from "../../../core/dtype.js";
-import type { FunctionBuilder } from "../asm/index.js";
+import { hasRelaxedSimd, type FunctionBuilder } from "../asm/index.js";
 
 /** How a dtype lives in memory and on the wasm stack. */
 export interface Storage {
@@ -17,6 +17,16 @@ export const STORAGE: Record<DType, Storage> = {
   int32: { bytes: 4, log2: 2, stack: "i32", load: (f) => void f.i32.load(2), store: (f) => void f.i32.store(2) },
   bool: { bytes: 1, log2: 0, stack: "i32", load: (f) => void f.i32.load8_u(0), store: (f) => void f.i32.store8(0) },
 };
+
+/**
+ * acc ← acc + a·b on f32x4, with a and b already on the stack: one fused multiply-add where
+ * relaxed SIMD is available (matmul's inner loop is bound by vector ops, and this halves
+ * them), else a multiply then an add (the add is commutative, so the operand order is free).
+ */
+export function mulAccumulate(f: FunctionBuilder, acc: number): void {
+  if (hasRelaxedSimd()) f.local.get(acc).f32x4.relaxed_madd().local.set(acc);
+  else f.f32x4.mul().local.get(acc).f32x4.add().local.set(acc);
+}
 
 /** local += delta (a compile-time constant). */
 export function addConst(f: FunctionBuilder, local: number, delta: number): void {

@@ -10,7 +10,7 @@
 //     place). For m ≤ 64 and n-contiguous B, B is read in place too, with kc ≤ 16 so that the
 //     B rows walked per k step stay in the TLB and L1 (only a ragged last panel is packed).
 //   - Microkernel MR×NR (default 4×8: 8 f32x4 accumulators + 2 B vectors + 1 A splat = 11
-//     live v128; V8 11.3 spills beyond ~14), mul+add (no relaxed FMA), k loop not unrolled
+//     live v128; V8 11.3 spills beyond ~14), one relaxed FMA per vector where available (else mul+add), k loop not unrolled
 //     (V8 runs explicit unrolls slower). One call sweeps the B panels of a row tile ("cols"
 //     order: A micro-panel stays in L1, C rows are written sequentially).
 //   - The k reduction of every output element is fixed by the shapes alone: k is cut into
@@ -20,6 +20,7 @@
 
 import type { View } from "../../../backend/view.js";
 import { ModuleBuilder, type FunctionBuilder } from "../asm/index.js";
+import { mulAccumulate } from "./emit.js";
 import type { KernelPlan } from "./plan.js";
 
 export interface MatmulTuning {
@@ -328,7 +329,7 @@ function emitTile(mb: ModuleBuilder, t: TileSpec): FunctionBuilder {
       for (let v = 0; v < nv; v++) f.local.get(kb).v128.load(2, bo + 16 * v).local.set(bv + v);
       for (let i = 0; i < t.mr; i++) {
         f.local.get(ka).v128.load32_splat(2, ao + i * t.aRow).local.set(av);
-        for (let v = 0; v < nv; v++) f.local.get(A(i, v)).local.get(av).local.get(bv + v).f32x4.mul().f32x4.add().local.set(A(i, v));
+        for (let v = 0; v < nv; v++) mulAccumulate(f.local.get(av).local.get(bv + v), A(i, v));
       }
     };
 
