@@ -14,6 +14,8 @@ export interface Interceptor {
   record(call: PrimitiveCall, inputs: readonly Tensor[], output: Tensor): void;
   /** Whether it can handle this fused op as one node (a tracer may want only primitives). */
   acceptsFused?(call: PrimitiveCall): boolean;
+  /** Substitutes inputs before dispatch: the tracer turns tensors of other backends into graph constants. */
+  adopt?(inputs: readonly Tensor[]): readonly Tensor[];
 }
 
 let interceptors: Interceptor[] = [];
@@ -35,6 +37,7 @@ const viewOf = (t: Tensor, l: Layout = t): View => ({ buffer: t.storage.buffer, 
  * `decompose` (the same computation in primitives, and the definition of its meaning).
  */
 export function applyFused(call: PrimitiveCall, inputs: readonly Tensor[], decompose: () => Tensor): Tensor {
+  inputs = adopted(inputs);
   infer(call, inputs);
   const backend = backendOf(call, inputs);
   const fusable = interceptors.every((i) => i.acceptsFused?.(call) !== false);
@@ -53,6 +56,11 @@ export function decomposed<R>(fn: () => R, only?: readonly PrimitiveCall["op"][]
   } finally {
     popInterceptor(refuse);
   }
+}
+
+function adopted(inputs: readonly Tensor[]): readonly Tensor[] {
+  for (const i of interceptors) if (i.adopt) inputs = i.adopt(inputs);
+  return inputs;
 }
 
 function backendOf(call: PrimitiveCall, inputs: readonly Tensor[]): Backend {
@@ -86,6 +94,7 @@ function viewLayout(call: PrimitiveCall, x: Tensor): Layout | null {
  * backend (or, for view ops, builds a view on the same storage) and lets interceptors see it.
  */
 export function apply(call: PrimitiveCall, inputs: readonly Tensor[]): Tensor {
+  inputs = adopted(inputs);
   for (const t of inputs) if (t.isDisposed) throw new OpError(call.op, `an input tensor (shape ${fmtShape(t.shape)}) was already disposed; keep() it or return it from its tidy() scope`);
   const meta = infer(call, inputs);
   const backend = backendOf(call, inputs);

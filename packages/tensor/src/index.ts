@@ -41,3 +41,8 @@ export { scaledDotProductAttention, type AttentionOptions } from "./composite/at
 export { Rng } from "./random/rng.js";
 export { threefry2x32, randomWords, uniformFromWords } from "./random/threefry.js";
 export { treeFlatten, treeUnflatten, treeMap, treePaths, type Tree, type TreeDef } from "./tree.js";
+export type { Graph, GraphNode, ValueInfo, Port, Constant } from "./graph/ir.js";
+export { trace, isTracing, Recorder, type Traced, type TraceOptions, type InputSpec } from "./graph/trace.js";
+export { TraceError, SymbolicBackend } from "./graph/symbolic.js";
+export { evaluateGraph } from "./graph/evaluate.js";
+export type { StepFunction } from "./graph/step-graph.js";

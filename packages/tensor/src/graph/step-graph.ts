@@ -1,0 +1,259 @@
+import { typedArray, type DType, type TypedArray } from "../core/dtype.js";
+import { fmtShape } from "../core/errors.js";
+import { apply } from "../dispatch.js";
+import { tidy } from "../memory/scope.js";
+import type { PrimitiveCall } from "../ops/primitives.js";
+import type { Tensor } from "../tensor.js";
+import type { Constant, Graph, GraphNode, Port, ValueInfo } from "./ir.js";
+import { TraceError } from "./symbolic.js";
+import { Recorder, prune, type InputSpec, type TraceOptions } from "./trace.js";
+
+/**
+ * One training step as a function of host state H (optimizer counters and the like, threaded
+ * from step to step) and a batch. It updates the long-lived tensors in place (`assign`, as
+ * optim's `step` does) and returns the next host state and the tensors to report (loss, ...).
+ */
+export type StepFunction<H> = (host: H, batch: readonly Tensor[]) => { host: H; outputs: Record<string, Tensor> };
+
+/** Where a trace-time constant lives in a recording: a `full` node or a constant, by position. */
+export type Site = { kind: "full"; index: number } | { kind: "constant"; index: number };
+
+/** One dtype's flat buffer: the long-lived tensors of that dtype, back to back in this order. */
+export interface FlatGroup {
+  readonly dtype: DType;
+  readonly tensors: readonly Tensor[];
+  readonly offsets: readonly number[];
+  readonly size: number;
+  /** Graph input and output names. */
+  readonly input: string;
+  readonly output: string;
+}
+
+/** A recording of one step: what the host saw, and the payload of every trace-time constant. */
+export interface StepRecording<H> {
+  readonly rec: Recorder;
+  readonly host: H;
+  /** Step outputs by name (graph outputs besides the flat buffers). */
+  readonly outputNames: readonly string[];
+}
+
+export const flatInput = (d: DType): string => `flat_${d}`;
+export const flatOutput = (d: DType): string => `flat_${d}_out`;
+export const liftedInput = (d: DType): string => `lifted_${d}`;
+export const batchInput = (i: number, spec: InputSpec): string => spec.name ?? `batch${i}`;
+
+/** Groups the long-lived tensors by dtype (in order of first appearance) into flat buffers. */
+export function flatGroups(tensors: readonly Tensor[]): FlatGroup[] {
+  const by = new Map<DType, Tensor[]>();
+  for (const t of tensors) {
+    if (!by.has(t.dtype)) by.set(t.dtype, []);
+    by.get(t.dtype)!.push(t);
+  }
+  if (new Set(tensors).size !== tensors.length) throw new TraceError("compile: the long-lived tensors list holds one tensor twice");
+  return [...by].map(([dtype, ts]) => {
+    const offsets: number[] = [];
+    let size = 0;
+    for (const t of ts) {
+      offsets.push(size);
+      size += t.size;
+    }
+    return { dtype, tensors: ts, offsets, size, input: flatInput(dtype), output: flatOutput(dtype) };
+  });
+}
+
+/**
+ * Traces one step with the long-lived tensors swapped for slices of symbolic flat buffers (one
+ * per dtype); their values after the step are concatenated into the flat outputs. The eager
+ * tensors get their own values back afterwards, whatever happens.
+ */
+export function recordStep<H>(step: StepFunction<H>, host: H, groups: readonly FlatGroup[], batch: readonly InputSpec[], opts: TraceOptions = {}): StepRecording<H> {
+  const rec = new Recorder(opts);
+  const all = groups.flatMap((g) => g.tensors);
+  const originals = all.map((t) => t.alias());
+  try {
+    return rec.run(() =>
+      tidy(() => {
+        for (const g of groups) {
+          const flat = rec.input(g.input, [g.size], g.dtype);
+          g.tensors.forEach((t, i) => {
+            const part = apply({ op: "slice", starts: [g.offsets[i]!], steps: [1], shape: [t.size] }, [flat]);
+            t.assign(apply({ op: "reshape", shape: t.shape }, [part]));
+          });
+        }
+        const syms = batch.map((b, i) => rec.input(batchInput(i, b), b.shape, b.dtype));
+        const r = step(host, syms);
+        for (const g of groups) rec.output(g.output, apply({ op: "concat", axis: 0 }, g.tensors.map((t) => apply({ op: "reshape", shape: [t.size] }, [t]))));
+        for (const [name, t] of Object.entries(r.outputs)) rec.output(name, t);
+        return { rec, host: r.host, outputNames: Object.keys(r.outputs) };
+      }),
+    );
+  } finally {
+    all.forEach((t, i) => t.assign(originals[i]!));
+    for (const o of originals) o.dispose();
+    rec.dispose();
+  }
+}
+
+/** The payload of a site: a full node's value or a constant's data. */
+function payload(rec: Recorder, s: Site): TypedArray | number {
+  if (s.kind === "constant") return rec.constants[s.index]!.data;
+  return (rec.nodes[s.index]!.call as { value: number }).value;
+}
+
+const samePayload = (a: TypedArray | number, b: TypedArray | number): boolean => {
+  if (typeof a === "number" || typeof b === "number") return Object.is(a, b);
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return false;
+  return true;
+};
+
+const sameArray = (a: unknown, b: unknown): boolean =>
+  Array.isArray(a) && Array.isArray(b) ? a.length === b.length && a.every((x, i) => sameArray(x, b[i])) : Object.is(a, b);
+
+/** Whether two calls agree on everything but a full's value. */
+function sameStructure(a: PrimitiveCall, b: PrimitiveCall): boolean {
+  if (a.op !== b.op) return false;
+  const ka = Object.keys(a);
+  for (const k of ka) {
+    if (a.op === "full" && k === "value") continue;
+    if (!sameArray((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
+  }
+  return ka.length === Object.keys(b).length;
+}
+
+const describe = (call: PrimitiveCall): string => JSON.stringify(call, (k, v) => (k === "data" ? "[data]" : v));
+
+/**
+ * The constants that differ between two recordings of the same step at different host states
+ * (learning rate, bias corrections, ...). Throws when the recordings differ in anything else:
+ * then the step's structure depends on the host state and cannot be one graph.
+ */
+export function differingSites(a: Recorder, b: Recorder): Site[] {
+  const where = "compile: the step's graph changed between two step counts";
+  if (a.nodes.length !== b.nodes.length || a.constants.length !== b.constants.length || a.values.length !== b.values.length) {
+    throw new TraceError(`${where} (${a.nodes.length} vs ${b.nodes.length} ops, ${a.constants.length} vs ${b.constants.length} constants): the step takes host-dependent branches; make them tensor ops`);
+  }
+  a.values.forEach((v, i) => {
+    const w = b.values[i]!;
+    if (v.dtype !== w.dtype || !sameArray(v.shape, w.shape)) throw new TraceError(`${where}: value ${i} is ${fmtShape(v.shape)} ${v.dtype} in one and ${fmtShape(w.shape)} ${w.dtype} in the other`);
+  });
+  const sites: Site[] = [];
+  a.nodes.forEach((n, i) => {
+    const m = b.nodes[i]!;
+    if (!sameStructure(n.call, m.call) || !sameArray(n.inputs, m.inputs) || n.output !== m.output) {
+      const random = n.call.op === "random" ? " (a random op's key or counter moves every step: dropout is not supported in compiled steps yet; set dropout 0)" : "";
+      throw new TraceError(`${where}: op ${i} is ${describe(n.call)} in one and ${describe(m.call)} in the other${random}`);
+    }
+    if (n.call.op === "full" && !samePayload(payload(a, { kind: "full", index: i }), payload(b, { kind: "full", index: i }))) sites.push({ kind: "full", index: i });
+  });
+  a.constants.forEach((c, i) => {
+    const d = b.constants[i]!;
+    if (c.value !== d.value) throw new TraceError(`${where}: constant ${i} is value ${c.value} in one and ${d.value} in the other`);
+    if (!samePayload(c.data, d.data)) sites.push({ kind: "constant", index: i });
+  });
+  return sites;
+}
+
+/**
+ * Checks that `now` (a recording at the current host state) differs from the compiled one
+ * (`base`) only at the lifted sites; returns the first site that does not, or null.
+ */
+export function unliftedChange(base: Recorder, now: Recorder, lifted: readonly Site[]): Site | "structure" | null {
+  if (base.nodes.length !== now.nodes.length || base.constants.length !== now.constants.length) return "structure";
+  const isLifted = new Set(lifted.map((s) => `${s.kind}:${s.index}`));
+  for (let i = 0; i < base.nodes.length; i++) {
+    const n = base.nodes[i]!;
+    if (n.call.op !== now.nodes[i]!.call.op) return "structure";
+    if (n.call.op === "full" && !isLifted.has(`full:${i}`) && !samePayload(payload(base, { kind: "full", index: i }), payload(now, { kind: "full", index: i }))) return { kind: "full", index: i };
+  }
+  for (let i = 0; i < base.constants.length; i++) {
+    if (!isLifted.has(`constant:${i}`) && !samePayload(base.constants[i]!.data, now.constants[i]!.data)) return { kind: "constant", index: i };
+  }
+  return null;
+}
+
+/** Lifted scalars, packed per dtype in site order: the `lifted_<dtype>` inputs of one call. */
+export function liftedValues(rec: Recorder, sites: readonly Site[], layout: LiftLayout): Record<string, TypedArray> {
+  const out: Record<string, TypedArray> = {};
+  for (const [dtype, size] of layout.sizes) out[liftedInput(dtype)] = typedArray(dtype, size);
+  sites.forEach((s, i) => {
+    const { dtype, offset } = layout.at[i]!;
+    const p = payload(rec, s);
+    const arr = out[liftedInput(dtype)]!;
+    if (typeof p === "number") arr[offset] = p;
+    else arr.set(p, offset);
+  });
+  return out;
+}
+
+/** Where each lifted site lives in the lifted vectors. */
+export interface LiftLayout {
+  sizes: Map<DType, number>;
+  at: { dtype: DType; offset: number; length: number }[];
+}
+
+export function liftLayout(rec: Recorder, sites: readonly Site[]): LiftLayout {
+  const sizes = new Map<DType, number>();
+  const at = sites.map((s) => {
+    const value = s.kind === "full" ? rec.nodes[s.index]!.output : rec.constants[s.index]!.value;
+    const info = rec.values[value]!;
+    const length = info.shape.reduce((a, b) => a * b, 1);
+    const offset = sizes.get(info.dtype) ?? 0;
+    sizes.set(info.dtype, offset + (s.kind === "full" ? 1 : length));
+    return { dtype: info.dtype, offset, length: s.kind === "full" ? 1 : length };
+  });
+  return { sizes, at };
+}
+
+/**
+ * The recording as a graph with the lifted sites turned into slices of `lifted_<dtype>`
+ * inputs (a full becomes slice → reshape → expand, a constant slice → reshape), pruned to
+ * what the outputs need.
+ */
+export function liftedGraph(rec: Recorder, sites: readonly Site[], layout: LiftLayout): Graph {
+  const values: ValueInfo[] = [...rec.values];
+  const fresh = (shape: readonly number[], dtype: DType): number => {
+    values.push({ id: values.length, shape, dtype });
+    return values.length - 1;
+  };
+  const inputs: Port[] = [...rec.inputs];
+  const liftedIds = new Map<DType, number>();
+  for (const [dtype, size] of layout.sizes) {
+    const v = fresh([size], dtype);
+    liftedIds.set(dtype, v);
+    inputs.push({ name: liftedInput(dtype), value: v });
+  }
+  // The nodes that read the lifted vector and end in the site's own value id.
+  const reader = (i: number, out: number): GraphNode[] => {
+    const { dtype, offset, length } = layout.at[i]!;
+    const info = values[out]!;
+    const src = liftedIds.get(dtype)!;
+    const part = fresh([length], dtype);
+    const nodes: GraphNode[] = [{ call: { op: "slice", starts: [offset], steps: [1], shape: [length] }, inputs: [src], output: part }];
+    if (sites[i]!.kind === "constant" || info.shape.length === 0) {
+      nodes.push({ call: { op: "reshape", shape: info.shape }, inputs: [part], output: out });
+    } else {
+      const scalar = fresh([], dtype);
+      nodes.push({ call: { op: "reshape", shape: [] }, inputs: [part], output: scalar });
+      nodes.push({ call: { op: "expand", shape: info.shape }, inputs: [scalar], output: out });
+    }
+    return nodes;
+  };
+  const fullSite = new Map<number, number>();
+  const constSite = new Map<number, number>();
+  sites.forEach((s, i) => (s.kind === "full" ? fullSite : constSite).set(s.index, i));
+  const nodes: GraphNode[] = [];
+  const constants: Constant[] = [];
+  rec.constants.forEach((c, j) => {
+    const i = constSite.get(j);
+    if (i === undefined) constants.push(c);
+    else nodes.push(...reader(i, c.value));
+  });
+  rec.nodes.forEach((n, j) => {
+    const i = fullSite.get(j);
+    if (i === undefined) nodes.push(n);
+    else nodes.push(...reader(i, n.output));
+  });
+  return prune({ values, inputs, constants, nodes, outputs: rec.outputs });
+}
+
