@@ -5,6 +5,8 @@ export { RuleRegistry, type RuleContext, type RuleSpec } from "./registry.js";
 export { rules } from "./rules/index.js";
 export { adamw, ADAMW_DEFAULTS, type AdamWOptions } from "./rules/adamw.js";
 export { sgd, SGD_DEFAULTS, type SgdOptions } from "./rules/sgd.js";
+export { lion, LION_DEFAULTS, type LionOptions } from "./rules/lion.js";
+export { adabelief, ADABELIEF_DEFAULTS, type AdaBeliefOptions } from "./rules/adabelief.js";
 export { clipByGlobalNorm, clipGradNorm, globalNorm } from "./clip.js";
 export { constant, cosine, linearWarmup, schedule, wsd, type Schedule, type ScheduleSpec } from "./schedules.js";
 export { readHyper, type Hyper } from "./hyper.js";
