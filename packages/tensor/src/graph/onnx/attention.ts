@@ -1,0 +1,63 @@
+import { numel } from "../../core/shape.js";
+import type { CallOf } from "../../ops/primitives.js";
+import { attr, type GraphBuilder, type Val } from "./builder.js";
+
+/**
+ * attention and its VJP as MatMul/Softmax graphs. Grouped-query heads need no repeat: the
+ * query heads of one kv head are contiguous, so q [B, Hq, Tq, D] reshapes to
+ * [B, Hkv, g·Tq, D] and every matmul runs against k, v [B, Hkv, Tk, ·] directly (the VJP's
+ * sum over a group's heads falls out of the matmul's inner dimension).
+ */
+
+interface Dims {
+  b: number; hq: number; hkv: number; g: number; tq: number; tk: number; d: number; dv: number;
+}
+
+function dims(q: Val, k: Val, v: Val): Dims {
+  const [b, hq, tq, d] = q.shape as [number, number, number, number];
+  const [, hkv, tk] = k.shape as [number, number, number, number];
+  return { b, hq, hkv, g: hq / hkv, tq, tk, d, dv: v.shape[3]! };
+}
+
+const reshape = (b: GraphBuilder, x: string, shape: readonly number[], out?: string) =>
+  b.op("Reshape", [x, b.i64(shape)], shape.includes(0) ? [attr.int("allowzero", 1)] : [], out);
+const transposeLast = (b: GraphBuilder, x: string) => b.op("Transpose", [x], [attr.ints("perm", [0, 1, 3, 2])]);
+
+/** P = softmax(q kᵀ·scale, masked) in the grouped layout [B, Hkv, g·Tq, Tk], and q grouped. */
+function probabilities(b: GraphBuilder, q: Val, k: Val, n: Dims, causal: boolean, scale: number): { p: string; qg: string } {
+  const qg = reshape(b, q.name, [n.b, n.hkv, n.g * n.tq, n.d]);
+  let s = b.op("Mul", [b.op("MatMul", [qg, transposeLast(b, k.name)]), b.scalar(q.dtype, scale)]);
+  if (causal) {
+    // Row r of a group is query t = r mod Tq at position t + Tk − Tq; it sees keys ≤ that position.
+    const mask = new Uint8Array(n.g * n.tq * n.tk);
+    for (let r = 0; r < n.g * n.tq; r++) for (let j = 0; j < n.tk; j++) mask[r * n.tk + j] = +(j <= (r % n.tq) + n.tk - n.tq);
+    s = b.op("Where", [b.initializer("bool", [n.g * n.tq, n.tk], mask, "causal_mask"), s, b.scalar(q.dtype, -Infinity)]);
+  }
+  return { p: b.op("Softmax", [s], [attr.int("axis", -1)]), qg };
+}
+
+export function lowerAttention(b: GraphBuilder, call: CallOf<"attention">, q: Val, k: Val, v: Val, out?: string): string {
+  const n = dims(q, k, v);
+  const { p } = probabilities(b, q, k, n, call.causal, call.scale);
+  return reshape(b, b.op("MatMul", [p, v.name]), [n.b, n.hq, n.tq, n.dv], out);
+}
+
+/**
+ * dV = Pᵀ dO, dP = dO Vᵀ, dS = P ⊙ (dP − rowsum(dO ⊙ O)), dQ = dS K·scale, dK = dSᵀ Q·scale;
+ * returned flat and concatenated as [dq, dk, dv].
+ */
+export function lowerAttentionGrad(b: GraphBuilder, call: CallOf<"attention_grad">, ins: readonly Val[], out?: string): string {
+  const [q, k, v, o, dO] = ins as [Val, Val, Val, Val, Val];
+  const n = dims(q, k, v);
+  const { p, qg } = probabilities(b, q, k, n, call.causal, call.scale);
+  const dOg = reshape(b, dO.name, [n.b, n.hkv, n.g * n.tq, n.dv]);
+  const og = reshape(b, o.name, [n.b, n.hkv, n.g * n.tq, n.dv]);
+  const dv = b.op("MatMul", [transposeLast(b, p), dOg]);
+  const dp = b.op("MatMul", [dOg, transposeLast(b, v.name)]);
+  const delta = b.op("ReduceSum", [b.op("Mul", [dOg, og]), b.i64([-1])], [attr.int("keepdims", 1)]);
+  const ds = b.op("Mul", [b.op("Mul", [p, b.op("Sub", [dp, delta])]), b.scalar(q.dtype, call.scale)]);
+  const dq = b.op("MatMul", [ds, k.name]);
+  const dk = b.op("MatMul", [transposeLast(b, ds), qg]);
+  const flat = (x: string, m: Val) => reshape(b, x, [numel(m.shape)]);
+  return b.op("Concat", [flat(dq, q), flat(dk, k), flat(dv, v)], [attr.int("axis", 0)], out);
+}

@@ -1,0 +1,83 @@
+import type { CallOf, FusedOp } from "../../ops/primitives.js";
+import { attr, type GraphBuilder, type Val } from "./builder.js";
+import { meanLast } from "./reduce.js";
+
+/**
+ * Row-wise fused composites and the activation/norm VJPs. Softmax, LogSoftmax and
+ * LayerNormalization are ORT kernels; RMSNormalization only exists from opset 23, so rms_norm
+ * lowers to its decomposition (which ORT's optimizer fuses); the VJPs lower to their
+ * decompositions (composite/fused.ts), written once here over ONNX names.
+ */
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
+
+/** Small arithmetic over names of one float dtype. */
+function ops(b: GraphBuilder, dtype: Val["dtype"]) {
+  const c = (v: number) => b.scalar(dtype, v);
+  return {
+    add: (x: string, y: string) => b.op("Add", [x, y]),
+    sub: (x: string, y: string) => b.op("Sub", [x, y]),
+    mul: (x: string, y: string) => b.op("Mul", [x, y]),
+    addc: (x: string, v: number) => b.op("Add", [x, c(v)]),
+    mulc: (x: string, v: number) => b.op("Mul", [x, c(v)]),
+    rsqrt: (x: string) => b.op("Reciprocal", [b.op("Sqrt", [x])]),
+    mean: (x: string) => meanLast(b, x),
+  };
+}
+
+export function lowerRowFused(b: GraphBuilder, call: CallOf<FusedOp>, x: Val, out?: string): string {
+  const o = ops(b, x.dtype);
+  switch (call.op) {
+    case "softmax":
+      return b.op("Softmax", [x.name], [attr.int("axis", call.axis)], out);
+    case "log_softmax":
+      return b.op("LogSoftmax", [x.name], [attr.int("axis", call.axis)], out);
+    case "layer_norm": {
+      const c = x.shape[x.shape.length - 1]!;
+      const ones = b.initializer(x.dtype, [c], new (x.dtype === "float64" ? Float64Array : Float32Array)(c).fill(1), "ln_scale");
+      return b.op("LayerNormalization", [x.name, ones], [attr.int("axis", -1), attr.float("epsilon", call.eps), attr.int("stash_type", 1)], out);
+    }
+    case "rms_norm": {
+      const r = o.rsqrt(o.addc(o.mean(o.mul(x.name, x.name)), call.eps));
+      return b.op("Mul", [x.name, r], [], out);
+    }
+  }
+}
+
+export function lowerActivationGrad(b: GraphBuilder, call: CallOf<"gelu_grad" | "silu_grad">, x: Val, g: Val, out?: string): string {
+  const o = ops(b, x.dtype);
+  let d: string;
+  if (call.op === "silu_grad") {
+    // σ(x)·(1 + x(1 − σ(x)))
+    const s = b.op("Sigmoid", [x.name]);
+    d = o.mul(s, o.addc(o.mul(x.name, o.addc(b.op("Neg", [s]), 1)), 1));
+  } else if (call.approximate === "tanh") {
+    // 0.5(1 + t) + 0.5x(1 − t²)·c(1 + 3·0.044715x²), t = tanh(c(x + 0.044715x³))
+    const x2 = o.mul(x.name, x.name);
+    const t = b.op("Tanh", [o.mulc(o.add(x.name, o.mulc(o.mul(x.name, x2), 0.044715)), SQRT_2_OVER_PI)]);
+    const dt = o.mulc(o.mul(o.addc(b.op("Neg", [o.mul(t, t)]), 1), o.addc(o.mulc(x2, 3 * 0.044715), 1)), SQRT_2_OVER_PI);
+    d = o.add(o.mulc(o.addc(t, 1), 0.5), o.mulc(o.mul(x.name, dt), 0.5));
+  } else {
+    // Φ(x) + x φ(x)
+    const phi = o.mulc(o.addc(b.op("Erf", [o.mulc(x.name, Math.SQRT1_2)]), 1), 0.5);
+    d = o.add(phi, o.mulc(o.mul(x.name, b.op("Exp", [o.mulc(o.mul(x.name, x.name), -0.5)])), INV_SQRT_2PI));
+  }
+  return b.op("Mul", [g.name, d], [], out);
+}
+
+export function lowerNormGrad(b: GraphBuilder, call: CallOf<"layer_norm_grad" | "rms_norm_grad">, x: Val, g: Val, out?: string): string {
+  const o = ops(b, x.dtype);
+  if (call.op === "layer_norm_grad") {
+    // r·(g − mean(g) − y·mean(g·y)), y = (x − mean)·r
+    const centered = o.sub(x.name, o.mean(x.name));
+    const r = o.rsqrt(o.addc(o.mean(o.mul(centered, centered)), call.eps));
+    const y = o.mul(centered, r);
+    const inner = o.sub(o.sub(g.name, o.mean(g.name)), o.mul(y, o.mean(o.mul(g.name, y))));
+    return b.op("Mul", [inner, r], [], out);
+  }
+  // r·(g − y·mean(g·y)), y = x·r
+  const r = o.rsqrt(o.addc(o.mean(o.mul(x.name, x.name)), call.eps));
+  const y = o.mul(x.name, r);
+  return b.op("Mul", [o.sub(g.name, o.mul(y, o.mean(o.mul(g.name, y)))), r], [], out);
+}
