@@ -22,7 +22,7 @@ export { ReferenceBackend } from "./backends/reference/index.js";
 export { WasmBackend, type WasmBackendOptions } from "./backends/wasm/backend.js";
 export { apply, applyFused, decomposed, pushInterceptor, popInterceptor, type Interceptor } from "./dispatch.js";
 export {
-  infer, kindOf, FUSED_OPS, ATTENTION_OPS, ACTIVATION_GRAD_OPS, NORM_GRAD_OPS, type FusedOp, type AttentionOp, type ActivationGradOp, type NormGradOp, type FusedName,
+  infer, kindOf, FUSED_OPS, ATTENTION_OPS, ACTIVATION_GRAD_OPS, NORM_GRAD_OPS, OPTIMIZER_OPS, type FusedOp, type AttentionOp, type ActivationGradOp, type NormGradOp, type OptimizerOp, type FusedName,
   type PrimitiveCall, type PrimitiveName, type CallOf, type Meta } from "./ops/primitives.js";
 export { tidy, dispose } from "./memory/scope.js";
 export { memoryStats } from "./memory/stats.js";
@@ -36,6 +36,7 @@ export { matmul } from "./ops/linalg.js";
 export { softmax, logSoftmax } from "./composite/softmax.js";
 export { DECOMPOSITIONS, fused } from "./composite/fused.js";
 export { crossEntropy, type CrossEntropyOptions } from "./composite/loss.js";
+export { adamwUpdate, lerp } from "./composite/optimizer.js";
 export { layerNorm, rmsNorm } from "./composite/norm.js";
 export { scaledDotProductAttention, type AttentionOptions } from "./composite/attention.js";
 export { Rng } from "./random/rng.js";

@@ -50,4 +50,5 @@ export const fusedRules: VjpTable = {
   silu_grad: (g, { call, inputs }) => decompositionVjp(g, call, inputs),
   layer_norm_grad: (g, { call, inputs }) => decompositionVjp(g, call, inputs),
   rms_norm_grad: (g, { call, inputs }) => decompositionVjp(g, call, inputs),
+  adamw_update: (g, { call, inputs }) => decompositionVjp(g, call, inputs),
 };

@@ -1,9 +1,8 @@
-import { zerosLike, type Tensor } from "@equigrad/tensor";
+import { adamwUpdate, lerp, zerosLike, type Tensor } from "@equigrad/tensor";
 import { check, readHyper, type Hyper } from "../hyper.js";
 import { initPerParam, nextPerParam, slot, slotsOf, type PerParamState, type Slots } from "../per-param.js";
 import type { Schedule, ScheduleSpec } from "../schedules.js";
 import { byPath, gradOf, type Grads, type Param, type Transform, type Updates } from "../transform.js";
-import { lerp } from "./lerp.js";
 
 export interface AdamWOptions {
   lr?: number;
@@ -53,13 +52,20 @@ export function adamw(options: AdamWOptions | Hyper = {}): Transform<PerParamSta
       for (const p of byPath(params).values()) {
         const g = gradOf(grads, p.path, "adamw");
         const s = slotsOf("adamw", state, p.path);
-        const m = lerp(slot("adamw", s, p.path, "exp_avg"), g, 1 - b1);
-        const v = slot("adamw", s, p.path, "exp_avg_sq").mul(b2).add(g.mul(1 - b2).mul(g));
-        const next: Record<string, Tensor> = { exp_avg: m, exp_avg_sq: v };
-        let vDen = v;
-        if (h.amsgrad) vDen = next.max_exp_avg_sq = slot("adamw", s, p.path, "max_exp_avg_sq").maximum(v);
-        let u = m.div(vDen.sqrt().div(bc2Sqrt).add(h.eps)).mul(-stepSize);
-        if (h.weightDecay !== 0) u = p.value.mul(-lr * h.weightDecay).add(u);
+        const [m0, v0] = [slot("adamw", s, p.path, "exp_avg"), slot("adamw", s, p.path, "exp_avg_sq")];
+        let u: Tensor;
+        const next: Record<string, Tensor> = {};
+        if (!h.amsgrad) {
+          // One fused pass (a kernel where the backend has one; the same ops otherwise).
+          const r = adamwUpdate(p.value, g, m0, v0, { beta1: b1, beta2: b2, eps: h.eps, stepSize, bc2Sqrt, decay: lr * h.weightDecay });
+          [next.exp_avg, next.exp_avg_sq, u] = [r.m, r.v, r.update];
+        } else {
+          const m = (next.exp_avg = lerp(m0, g, 1 - b1));
+          const v = (next.exp_avg_sq = v0.mul(b2).add(g.mul(1 - b2).mul(g)));
+          const vDen = (next.max_exp_avg_sq = slot("adamw", s, p.path, "max_exp_avg_sq").maximum(v));
+          u = m.div(vDen.sqrt().div(bc2Sqrt).add(h.eps)).mul(-stepSize);
+          if (h.weightDecay !== 0) u = p.value.mul(-lr * h.weightDecay).add(u);
+        }
         updates[p.path] = u;
         slots[p.path] = next;
       }

@@ -5,6 +5,7 @@ import { erf, exp, sigmoid, stopGradient, tanh } from "../ops/elementwise.js";
 import { logsumexp } from "../ops/reduce.js";
 import type { CallOf, FusedName } from "../ops/primitives.js";
 import { attentionDecomposition, attentionGradDecomposition } from "./attention.js";
+import { adamwUpdateDecomposition } from "./optimizer.js";
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
@@ -54,6 +55,8 @@ export const DECOMPOSITIONS: { [N in FusedName]: (x: Tensor, call: CallOf<N>, ..
     const y = x.mul(r);
     return g!.sub(y.mul(g!.mul(y).mean(-1, true))).mul(r);
   },
+  // p, then g, m, v.
+  adamw_update: (p, call, g, m, v) => adamwUpdateDecomposition(p, g!, m!, v!, call),
   // q, then k, v.
   attention: (q, { causal, scale }, k, v) => attentionDecomposition(q, k!, v!, causal, scale),
   // q, then k, v, out, dOut.

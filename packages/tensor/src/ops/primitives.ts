@@ -79,6 +79,14 @@ export type PrimitiveCall =
    */
   | { op: "layer_norm_grad"; eps: number }
   | { op: "rms_norm_grad"; eps: number }
+  /**
+   * One AdamW step of one parameter, torch semantics (optim's adamw): inputs (p, g, m, v) of one
+   * shape → [m', v', u] flattened and concatenated (1-D, 3·n), with
+   *   m' = lerp(m, g, 1 − beta1),  v' = beta2·v + ((1 − beta2)·g)·g,
+   *   u  = (m' / (√v' / bc2Sqrt + eps))·(−stepSize) + p·(−decay)   (the decay term only if decay ≠ 0).
+   * One pass over memory instead of a dozen ops per parameter.
+   */
+  | { op: "adamw_update"; beta1: number; beta2: number; eps: number; stepSize: number; bc2Sqrt: number; decay: number }
   // View ops: no backend work, the result shares its input's buffer.
   | { op: "reshape"; shape: Shape }
   | { op: "permute"; perm: readonly number[] }
@@ -117,9 +125,12 @@ export type ActivationGradOp = (typeof ACTIVATION_GRAD_OPS)[number];
 /** The fused VJPs of the norms: inputs (x, g), output dx, row-wise over the last axis. */
 export const NORM_GRAD_OPS = ["layer_norm_grad", "rms_norm_grad"] as const;
 export type NormGradOp = (typeof NORM_GRAD_OPS)[number];
+/** The fused optimizer updates: several same-shaped inputs, outputs packed into one 1-D tensor. */
+export const OPTIMIZER_OPS = ["adamw_update"] as const;
+export type OptimizerOp = (typeof OPTIMIZER_OPS)[number];
 /** Every fused composite. */
-export type FusedName = FusedOp | AttentionOp | ActivationGradOp | NormGradOp;
-const FUSED = set([...FUSED_OPS, ...ATTENTION_OPS, ...ACTIVATION_GRAD_OPS, ...NORM_GRAD_OPS]);
+export type FusedName = FusedOp | AttentionOp | ActivationGradOp | NormGradOp | OptimizerOp;
+const FUSED = set([...FUSED_OPS, ...ATTENTION_OPS, ...ACTIVATION_GRAD_OPS, ...NORM_GRAD_OPS, ...OPTIMIZER_OPS]);
 
 export function kindOf(op: PrimitiveName): Kind {
   if (UNARY_FLOAT.has(op) || UNARY_NUMERIC.has(op) || op === "logical_not" || op === "pow_scalar" || op === "cast" || op === "copy") return "unary";
@@ -313,6 +324,13 @@ export function infer(call: PrimitiveCall, inputs: readonly Meta[]): Meta {
       if (!shapesEqual(x.shape, g.shape)) throw new OpError(op, `x ${fmtShape(x.shape)} and its cotangent ${fmtShape(g.shape)} must have one shape`);
       if ((op === "layer_norm_grad" || op === "rms_norm_grad") && x.shape.length === 0) throw new OpError(op, `needs rank ≥ 1, got ${desc(x)}`);
       return x;
+    }
+    case "adamw_update": {
+      arity(op, inputs, 4);
+      const dtype = sameDType(op, inputs);
+      if (!isFloat(dtype)) throw new OpError(op, `needs float inputs, got ${inputs.map(desc).join(", ")}`);
+      if (inputs.some((m) => !shapesEqual(m.shape, x.shape))) throw new OpError(op, `p, g, m, v must have one shape, got ${inputs.map(desc).join(", ")}`);
+      return { shape: [3 * numel(x.shape)], dtype };
     }
     case "softmax":
     case "log_softmax":

@@ -7,6 +7,7 @@ import { planMatmul } from "./matmul.js";
 import { isPicked, isRowIndexed, planGatherPick, planGatherRows, planScatterAddRows, planScatterPick } from "./indexing.js";
 import { planRows, rowsFusable } from "./rows.js";
 import { attentionFusable, planAttention } from "./attention.js";
+import { adamwFusable, planAdamW } from "./adamw.js";
 import type { KernelPlan } from "./plan.js";
 
 export type { KernelPlan } from "./plan.js";
@@ -24,6 +25,7 @@ export function planKernel(call: PrimitiveCall, inputs: readonly View[], out: Vi
   if (call.op === "attention" || call.op === "attention_grad") return planAttention(call as CallOf<AttentionOp>, inputs, out);
   if (call.op === "gelu_grad" || call.op === "silu_grad") return elementwiseFusable(inputs) ? planElementwise(call, inputs, out) : null;
   if (call.op === "layer_norm_grad" || call.op === "rms_norm_grad") return planNormGrad(call as CallOf<NormGradOp>, inputs[0]!, inputs[1]!);
+  if (call.op === "adamw_update") return adamwFusable(inputs) ? planAdamW(call, inputs) : null;
   if (kind === "fused") return planRows(call as CallOf<FusedOp>, inputs[0]!);
   if (call.op === "sum" || call.op === "max" || call.op === "min") return inputs[0]!.shape.reduce((a, b) => a * b, 1) === 0 ? null : planReduce(call.op, call.axes, inputs[0]!, out);
   return null;
@@ -34,5 +36,6 @@ export function fusable(call: PrimitiveCall, inputs: readonly View[]): boolean {
   if (call.op === "attention" || call.op === "attention_grad") return attentionFusable(call as CallOf<AttentionOp>, inputs);
   if (call.op === "gelu_grad" || call.op === "silu_grad") return elementwiseFusable(inputs);
   if (call.op === "layer_norm_grad" || call.op === "rms_norm_grad") return normGradFusable(inputs[0]!, inputs[1]!);
+  if (call.op === "adamw_update") return adamwFusable(inputs);
   return kindOf(call.op) === "fused" && rowsFusable(call as CallOf<FusedOp>, inputs[0]!);
 }
