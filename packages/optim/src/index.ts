@@ -7,6 +7,8 @@ export { adamw, ADAMW_DEFAULTS, type AdamWOptions } from "./rules/adamw.js";
 export { sgd, SGD_DEFAULTS, type SgdOptions } from "./rules/sgd.js";
 export { lion, LION_DEFAULTS, type LionOptions } from "./rules/lion.js";
 export { adabelief, ADABELIEF_DEFAULTS, type AdaBeliefOptions } from "./rules/adabelief.js";
+export { scion, SCION_DEFAULTS, type ScionOptions } from "./rules/scion.js";
+export { lmoDirection, LMO_NAMES, type LmoName, type LmoOptions } from "./rules/lmo.js";
 export { clipByGlobalNorm, clipGradNorm, globalNorm } from "./clip.js";
 export { constant, cosine, linearWarmup, schedule, wsd, type Schedule, type ScheduleSpec } from "./schedules.js";
 export { readHyper, type Hyper } from "./hyper.js";
