@@ -23,7 +23,9 @@ export function adamwUpdateDecomposition(p: Tensor, g: Tensor, m: Tensor, v: Ten
  */
 export function adamwUpdate(p: Tensor, g: Tensor, m: Tensor, v: Tensor, scalars: Omit<AdamWUpdateCall, "op">): { m: Tensor; v: Tensor; update: Tensor } {
   const call: AdamWUpdateCall = { op: "adamw_update", ...scalars };
-  const packed = applyFused(call, [p, g, m, v], () => adamwUpdateDecomposition(p, g, m, v, call));
+  // Kernels walk flat arrays; a gradient is often a transposed view, cheaper copied than decomposed.
+  const ins = [p, g, m, v].map((t) => t.contiguous()) as [Tensor, Tensor, Tensor, Tensor];
+  const packed = applyFused(call, ins, () => adamwUpdateDecomposition(...ins, call));
   const n = p.size;
   const part = (i: number) => packed.slice([i * n, (i + 1) * n]).reshape([...p.shape]);
   return { m: part(0), v: part(1), update: part(2) };
