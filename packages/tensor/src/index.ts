@@ -47,3 +47,4 @@ export { trace, isTracing, Recorder, type Traced, type TraceOptions, type InputS
 export { TraceError, SymbolicBackend } from "./graph/symbolic.js";
 export { evaluateGraph } from "./graph/evaluate.js";
 export type { StepFunction } from "./graph/step-graph.js";
+export { compile, type CompileOptions, type CompiledStep, type StepOutputs } from "./graph/compile.js";

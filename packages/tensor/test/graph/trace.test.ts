@@ -99,7 +99,7 @@ describe("step recording and scalar lifting", () => {
 
     // Three steps through the graph (lifted values from a fresh recording each step) equal three eager steps.
     const target = new Rng(3).normal([3, 2]);
-    let flat = Float32Array.from([...w.toArray(), ...m.toArray()]);
+    let flat: Float32Array = Float32Array.from([...w.toArray(), ...m.toArray()]);
     const w0 = w.toArray();
     for (let t = 1; t <= 3; t++) {
       const now = recordStep(f, t, groups, batch);

@@ -1,0 +1,220 @@
+import { typedArray, type DType, type TypedArray } from "../core/dtype.js";
+import { fmtShape } from "../core/errors.js";
+import { Tensor as TensorClass, type Tensor } from "../tensor.js";
+import { Storage } from "../memory/storage.js";
+import { contiguousStrides } from "../core/shape.js";
+import type { Graph } from "./ir.js";
+import { lowerToOnnx } from "./onnx/lower.js";
+import { ensureProvider, type Provider } from "./onnx/providers.js";
+import { OnnxSession } from "./onnx/session.js";
+import { loopModel } from "./loop-step.js";
+import { WorkerSession, type Feed } from "./ort-worker.js";
+import {
+  batchInput, differingSites, flatGroups, liftLayout, liftedGraph, liftedInput, liftedValues, recordStep, unliftedChange,
+  type FlatGroup, type LiftLayout, type Site, type StepFunction, type StepRecording,
+} from "./step-graph.js";
+import { TraceError } from "./symbolic.js";
+import type { InputSpec, TraceOptions } from "./trace.js";
+
+export interface CompileOptions<H> {
+  /** The long-lived tensors the step reads and `assign`s (parameters, optimizer state); one flat buffer per dtype. */
+  tensors: readonly Tensor[];
+  /** One step's batch inputs. */
+  batch: readonly InputSpec[];
+  /** The host state before the first step (e.g. the optimizer state, whose numbers count steps). */
+  host: H;
+  /** Steps per session call, run by an ONNX Loop over K batches (default 1). */
+  stepsPerCall?: number;
+  provider?: Provider;
+  /** ORT intra-op threads. */
+  threads?: number;
+  /** Run ORT in a worker thread so the event loop stays free during a call (default true). */
+  worker?: boolean;
+  trace?: TraceOptions;
+}
+
+/** Per-step outputs of one call: each named step output, K values (scalars) or K arrays. */
+export type StepOutputs = Record<string, TypedArray[]>;
+
+export interface CompiledStep<H> {
+  /** The host state after the steps run so far. */
+  readonly host: H;
+  /** One step's graph (inputs: flat buffers, batch, lifted scalars). */
+  readonly graph: Graph;
+  /** The ONNX model the session runs (the K-step Loop when stepsPerCall > 1). */
+  readonly model: Uint8Array;
+  readonly stepsPerCall: number;
+  /** How many trace-time constants were lifted to inputs (learning rate, bias corrections, ...). */
+  readonly lifted: number;
+  /**
+   * Runs K steps: `batches[k][i]` is step k's data for batch input i. Writes the new values into
+   * the long-lived tensors before it resolves.
+   */
+  run(batches: readonly (readonly TypedArray[])[]): Promise<StepOutputs>;
+  release(): Promise<void>;
+}
+
+interface Runner {
+  run(feeds: Record<string, Feed>): Promise<Record<string, TypedArray>>;
+  release(): Promise<void>;
+}
+
+async function openRunner(model: Uint8Array, provider: Provider, threads: number | undefined, worker: boolean): Promise<Runner> {
+  ensureProvider(provider);
+  if (worker) return WorkerSession.create(model, { provider, ...(threads !== undefined ? { threads } : {}) });
+  const s = await OnnxSession.create(model, { provider, ...(threads !== undefined ? { threads } : {}) });
+  return {
+    run: (feeds) => s.run(Object.fromEntries(Object.entries(feeds).map(([k, f]) => [k, f.data]))),
+    release: () => s.release(),
+  };
+}
+
+/**
+ * Compiles a training step into one ONNX model: traced once at the current host state and
+ * once more at the next, the constants that differ (the step-dependent scalars the optimizer
+ * computes on the host) become `lifted_<dtype>` inputs; every call re-traces the step
+ * symbolically (no compute) to get their values and the next host state, and checks that no
+ * other constant moved (if one did — say a schedule left its flat part — it is lifted too and
+ * the model rebuilt once). Parameters and state travel as one flat buffer per dtype.
+ */
+export async function compile<H>(step: StepFunction<H>, opts: CompileOptions<H>): Promise<CompiledStep<H>> {
+  const k = opts.stepsPerCall ?? 1;
+  if (!(Number.isInteger(k) && k >= 1)) throw new RangeError(`compile: stepsPerCall must be a positive integer, got ${k}`);
+  const provider = opts.provider ?? "cpu";
+  const worker = opts.worker ?? true;
+  const groups = flatGroups(opts.tensors);
+  const first = recordStep(step, opts.host, groups, opts.batch, opts.trace);
+  const second = recordStep(step, first.host, groups, opts.batch, opts.trace);
+  const base = first.rec;
+  const sites: Site[] = differingSites(base, second.rec);
+
+  let layout: LiftLayout;
+  let graph: Graph;
+  let model: Uint8Array;
+  let runner: Runner;
+  const build = async () => {
+    layout = liftLayout(base, sites);
+    graph = liftedGraph(base, sites, layout);
+    model = k === 1 ? lowerToOnnx(graph) : loopModel(graph, k, { carried: groups.map((g) => [g.input, g.output] as const) });
+    runner = await openRunner(model, provider, opts.threads, worker);
+  };
+  await build();
+
+  let host = opts.host;
+  // The flat buffers as the last call left them; refilled from the tensors when one was replaced.
+  let flats: TypedArray[] | null = null;
+  let ids: number[] = [];
+
+  const gather = (g: FlatGroup): TypedArray => {
+    const out = typedArray(g.dtype, g.size);
+    g.tensors.forEach((t, i) => out.set(t.data(), g.offsets[i]));
+    return out;
+  };
+  const scatter = (g: FlatGroup, flat: TypedArray) => {
+    g.tensors.forEach((t, i) => {
+      const part = flat.subarray(g.offsets[i]!, g.offsets[i]! + t.size);
+      const s = t.storage;
+      // In place when the tensor owns its whole contiguous buffer; otherwise a fresh tensor is assigned.
+      if (s.refCount === 1 && t.offset === 0 && s.buffer.size === t.size && isRowMajor(t)) s.backend.write(s.buffer, part);
+      else {
+        const fresh = tensorOn(t, part);
+        t.assign(fresh);
+        fresh.dispose();
+      }
+    });
+  };
+
+  async function run(batches: readonly (readonly TypedArray[])[]): Promise<StepOutputs> {
+    if (batches.length !== k) throw new RangeError(`compiled step: expected ${k} batch(es) per call (stepsPerCall), got ${batches.length}`);
+    // Host side of each step: the next host state and the lifted scalars' values.
+    let h = host;
+    const recs: StepRecording<H>[] = [];
+    for (let s = 0; s < k; s++) {
+      const r = recordStep(step, h, groups, opts.batch, opts.trace);
+      const moved = unliftedChange(base, r.rec, sites);
+      if (moved === "structure") throw new TraceError("compiled step: the step's graph changed (its ops depend on the host state); it cannot run as one compiled graph");
+      if (moved) {
+        // A constant that did not differ between the two first steps moves now: lift it too.
+        sites.push(moved);
+        await runner.release();
+        await build();
+        return run(batches);
+      }
+      recs.push(r);
+      h = r.host;
+    }
+    const feeds: Record<string, Feed> = {};
+    const current = groups.flatMap((g) => g.tensors.map((t) => t.id));
+    if (!flats || current.some((id, i) => id !== ids[i])) flats = groups.map(gather);
+    groups.forEach((g, i) => (feeds[g.input] = { dtype: g.dtype, data: flats![i]!, dims: [g.size] }));
+    opts.batch.forEach((spec, i) => {
+      const name = batchInput(i, spec);
+      const parts = batches.map((b) => {
+        const d = b[i];
+        if (!d || d.length !== spec.shape.reduce((a, c) => a * c, 1)) throw new RangeError(`compiled step: batch input '${name}' must have ${fmtShape(spec.shape)} ${spec.dtype} elements, got ${d?.length}`);
+        return d;
+      });
+      feeds[name] = { dtype: spec.dtype, data: stack(spec.dtype, parts), dims: k === 1 ? spec.shape : [k, ...spec.shape] };
+    });
+    const lifted = recs.map((r) => liftedValues(r.rec, sites, layout));
+    for (const [dtype, size] of layout.sizes) {
+      const name = liftedInput(dtype);
+      feeds[name] = { dtype, data: stack(dtype, lifted.map((l) => l[name]!)), dims: k === 1 ? [size] : [k, size] };
+    }
+    const out = await runner.run(feeds);
+    flats = groups.map((g) => out[g.output]!);
+    groups.forEach((g, i) => scatter(g, flats![i]!));
+    ids = groups.flatMap((g) => g.tensors.map((t) => t.id));
+    host = h;
+    const result: StepOutputs = {};
+    for (const name of recs[0]!.outputNames) {
+      const v = out[name]!;
+      const n = v.length / k;
+      result[name] = Array.from({ length: k }, (_, s) => v.slice(s * n, (s + 1) * n) as TypedArray);
+    }
+    return result;
+  }
+
+  return {
+    get host() {
+      return host;
+    },
+    get graph() {
+      return graph;
+    },
+    get model() {
+      return model;
+    },
+    stepsPerCall: k,
+    get lifted() {
+      return sites.length;
+    },
+    run,
+    release: () => runner.release(),
+  };
+}
+
+const isRowMajor = (t: Tensor): boolean => {
+  let s = 1;
+  for (let i = t.shape.length - 1; i >= 0; i--) {
+    if (t.shape[i] !== 1 && t.strides[i] !== s) return false;
+    s *= t.shape[i]!;
+  }
+  return true;
+};
+
+function stack(dtype: DType, parts: readonly TypedArray[]): TypedArray {
+  if (parts.length === 1) return parts[0]!.slice();
+  const n = parts[0]!.length;
+  const out = typedArray(dtype, n * parts.length);
+  parts.forEach((p, i) => out.set(p, i * n));
+  return out;
+}
+
+/** A new tensor with this data on t's own backend instance. */
+function tensorOn(t: Tensor, data: TypedArray): Tensor {
+  const b = t.storage.backend;
+  const buf = b.alloc(t.dtype, t.size);
+  b.write(buf, data);
+  return new TensorClass(new Storage(b, buf), t.dtype, { shape: t.shape, strides: contiguousStrides(t.shape), offset: 0 });
+}

@@ -1,0 +1,114 @@
+import { createRequire } from "node:module";
+import { Worker } from "node:worker_threads";
+import type { DType, TypedArray } from "../core/dtype.js";
+
+/**
+ * ONNX Runtime in a worker thread. `session.run()` computes synchronously on the thread that
+ * calls it, so a compiled training step run on the main thread would freeze progress output,
+ * data loading and checkpoint writes for the whole step; here the main thread only posts the
+ * feeds (their buffers are transferred, not copied) and awaits the outputs.
+ * The worker is plain JavaScript over onnxruntime-node; provider checks happen before it starts.
+ */
+
+const SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+const ort = require(workerData.ort);
+let session = null;
+parentPort.on("message", async (msg) => {
+  try {
+    if (msg.kind === "create") {
+      session = await ort.InferenceSession.create(msg.model, msg.options);
+      parentPort.postMessage({ ok: true });
+    } else if (msg.kind === "run") {
+      const feeds = {};
+      for (const [name, f] of Object.entries(msg.feeds)) feeds[name] = new ort.Tensor(f.type, f.data, f.dims);
+      const results = await session.run(feeds);
+      const out = {};
+      const transfer = [];
+      for (const [name, t] of Object.entries(results)) {
+        out[name] = t.data;
+        transfer.push(t.data.buffer);
+      }
+      parentPort.postMessage({ ok: true, out }, transfer);
+    } else if (msg.kind === "release") {
+      if (session) await session.release();
+      parentPort.postMessage({ ok: true });
+    }
+  } catch (e) {
+    parentPort.postMessage({ ok: false, error: String((e && e.message) || e) });
+  }
+});
+`;
+
+const ORT_TYPE: Record<DType, string> = { float32: "float32", float64: "float64", int32: "int32", bool: "bool" };
+
+export interface Feed {
+  readonly dtype: DType;
+  readonly data: TypedArray;
+  readonly dims: readonly number[];
+}
+
+export interface WorkerSessionOptions {
+  readonly provider: "cpu" | "cuda" | "webgpu";
+  readonly threads?: number;
+}
+
+export class WorkerSession {
+  #worker: Worker;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(worker: Worker) {
+    this.#worker = worker;
+  }
+
+  static async create(model: Uint8Array, opts: WorkerSessionOptions): Promise<WorkerSession> {
+    const ort = createRequire(import.meta.url).resolve("onnxruntime-node");
+    const s = new WorkerSession(new Worker(SOURCE, { eval: true, workerData: { ort } }));
+    const options = {
+      executionProviders: [opts.provider],
+      ...(opts.threads !== undefined ? { intraOpNumThreads: opts.threads } : {}),
+      interOpNumThreads: 1,
+      executionMode: "sequential",
+      graphOptimizationLevel: "all",
+    };
+    await s.#call({ kind: "create", model, options });
+    return s;
+  }
+
+  #call(msg: unknown, transfer: ArrayBuffer[] = []): Promise<Record<string, TypedArray>> {
+    const next = this.#queue.then(
+      () =>
+        new Promise<Record<string, TypedArray>>((resolve, reject) => {
+          const onError = (e: Error) => reject(e);
+          this.#worker.once("error", onError);
+          this.#worker.once("message", (r: { ok: boolean; out?: Record<string, TypedArray>; error?: string }) => {
+            this.#worker.off("error", onError);
+            if (r.ok) resolve(r.out ?? {});
+            else reject(new Error(`ONNX Runtime: ${r.error}`));
+          });
+          this.#worker.postMessage(msg, transfer);
+        }),
+    );
+    this.#queue = next.catch(() => {});
+    return next;
+  }
+
+  /** Runs the model; the feeds' buffers are transferred to the worker (do not reuse them). */
+  run(feeds: Readonly<Record<string, Feed>>): Promise<Record<string, TypedArray>> {
+    const msg: Record<string, { type: string; data: TypedArray; dims: readonly number[] }> = {};
+    const transfer = new Set<ArrayBuffer>();
+    for (const [name, f] of Object.entries(feeds)) {
+      msg[name] = { type: ORT_TYPE[f.dtype], data: f.data, dims: f.dims };
+      if (f.data.byteOffset === 0 && f.data.byteLength === f.data.buffer.byteLength && f.data.buffer instanceof ArrayBuffer) transfer.add(f.data.buffer);
+    }
+    return this.#call({ kind: "run", feeds: msg }, [...transfer]);
+  }
+
+  async release(): Promise<void> {
+    try {
+      await this.#call({ kind: "release" });
+    } finally {
+      await this.#worker.terminate();
+    }
+  }
+}
