@@ -36,8 +36,7 @@ export const POLAR_EXPRESS_RAW: readonly Triple[] = [
 
 /**
  * The safety-1.05 list (invsqrt.py, gram_newton_schulz): each raw triple divided as
- * (a/1.05, b/1.05³, c/1.05⁵) — i.e. the polynomial evaluated at x/1.05 and divided by 1.05 —
- * except the last, (1.875, −1.25, 0.375), kept as is.
+ * (a/1.05, b/1.05³, c/1.05⁵) — i.e. the raw polynomial evaluated at x/1.05 — except the last, (1.875, −1.25, 0.375), kept as is.
  */
 export const PE_SAFETY_105: readonly Triple[] = POLAR_EXPRESS_RAW.map((t, i, all): Triple =>
   i === all.length - 1 ? t : [t[0] / 1.05, t[1] / 1.05 ** 3, t[2] / 1.05 ** 5],
@@ -51,8 +50,13 @@ export const ROOT_TABLE: Readonly<Record<string, Triple>> = {
   "2048x16384": [3.1943, -3.8221, 1.5322],
 };
 
-/** Lau–Su's Muon Polar Express normalises by ‖X‖_F·(1 + 2e-2) + 1e-6; the others by ‖X‖_F + eps. */
+/** Lau–Su's Muon Polar Express normalises by ‖X‖_F·(1 + 2e-2) + 1e-6; the others by ‖X‖_F + 1e-7. */
 export const POLAR_EXPRESS_NORM = 1.02;
+
+/** The pre-normalisation X / (‖X‖_F·factor + eps) a coefficient set was designed for. */
+export function normalisationOf(c: Coefficients): { factor: number; eps: number } {
+  return c === "polar_express" ? { factor: POLAR_EXPRESS_NORM, eps: 1e-6 } : { factor: 1, eps: 1e-7 };
+}
 
 const warnedRoot = new Set<string>();
 

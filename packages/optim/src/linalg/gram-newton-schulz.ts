@@ -1,5 +1,5 @@
 import { contiguous, type Tensor } from "@equigrad/tensor";
-import { resolveCoefficients, type Coefficients } from "./coefficients.js";
+import { normalisationOf, resolveCoefficients, type Coefficients } from "./coefficients.js";
 import { checkMatrix, colsOf, frobenius, identityLike, rowsOf, transposeLast } from "./matrix.js";
 import { newtonSchulz } from "./newton-schulz.js";
 
@@ -8,7 +8,7 @@ export interface GramNewtonSchulzOptions {
   coefficients?: Coefficients;
   /** Default 5. */
   steps?: number;
-  /** ns_epsilon, added to ‖X‖_F: default 1e-7. */
+  /** ns_epsilon, added to ‖X‖_F: default 1e-7 (1e-6 and a factor 1.02 for "polar_express", as newtonSchulz). */
   eps?: number;
   /** Iterations at which X ← QX and the Gram is recomputed. Default [2]. */
   resets?: readonly number[];
@@ -26,13 +26,14 @@ export function gramNewtonSchulz(x: Tensor, opts: GramNewtonSchulzOptions = {}):
   checkMatrix("gramNewtonSchulz", x);
   const coefficients = opts.coefficients ?? "pe_safety_1.05";
   const steps = opts.steps ?? 5;
-  const eps = opts.eps ?? 1e-7;
+  const norm = normalisationOf(coefficients);
+  const eps = opts.eps ?? norm.eps;
   const resets = opts.resets ?? [2];
   if (rowsOf(x) === colsOf(x)) return newtonSchulz(x, { coefficients, steps, eps });
   const triples = resolveCoefficients(coefficients, steps, rowsOf(x), colsOf(x));
   const tall = rowsOf(x) > colsOf(x);
   let X = tall ? transposeLast(x) : contiguous(x);
-  X = X.div(frobenius(X).add(eps));
+  X = X.div(frobenius(X).mul(norm.factor).add(eps));
   const I = identityLike(X, rowsOf(X));
   let R = X.matmul(X.transpose(-2, -1));
   let Q: Tensor | null = null;

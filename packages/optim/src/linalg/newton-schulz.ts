@@ -1,5 +1,5 @@
 import { contiguous, type Tensor } from "@equigrad/tensor";
-import { POLAR_EXPRESS_NORM, resolveCoefficients, type Coefficients } from "./coefficients.js";
+import { normalisationOf, resolveCoefficients, type Coefficients } from "./coefficients.js";
 import { checkMatrix, colsOf, frobenius, rowsOf, transposeLast } from "./matrix.js";
 
 export interface NewtonSchulzOptions {
@@ -20,12 +20,12 @@ export interface NewtonSchulzOptions {
 export function newtonSchulz(x: Tensor, opts: NewtonSchulzOptions = {}): Tensor {
   checkMatrix("newtonSchulz", x);
   const coefficients = opts.coefficients ?? "keller";
-  const pe = coefficients === "polar_express";
-  const eps = opts.eps ?? (pe ? 1e-6 : 1e-7);
+  const norm = normalisationOf(coefficients);
+  const eps = opts.eps ?? norm.eps;
   const triples = resolveCoefficients(coefficients, opts.steps ?? 5, rowsOf(x), colsOf(x));
   const tall = rowsOf(x) > colsOf(x);
   let X = tall ? transposeLast(x) : contiguous(x);
-  X = X.div(frobenius(X).mul(pe ? POLAR_EXPRESS_NORM : 1).add(eps));
+  X = X.div(frobenius(X).mul(norm.factor).add(eps));
   for (const [a, b, c] of triples) {
     const A = X.matmul(X.transpose(-2, -1));
     const B = A.mul(b).add(A.matmul(A).mul(c));
