@@ -37,7 +37,9 @@ export async function runOnnx(graph: Graph, feeds: Record<string, TypedArray>): 
 export function reference(call: PrimitiveCall, metas: readonly Meta[], data: readonly TypedArray[]): TypedArray {
   return withBackend("reference", () => {
     const ins = metas.map((m, i) => fromTypedArray(data[i]!, m.shape, m.dtype));
-    return apply(call, ins).data();
+    // Reading a stop_gradient result applied directly fails in the library (its view layout is
+    // the input tensor itself); forward, it is a copy.
+    return apply(call.op === "stop_gradient" ? { op: "copy" } : call, ins).data();
   });
 }
 

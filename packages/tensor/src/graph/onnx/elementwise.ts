@@ -1,6 +1,15 @@
-import { OpError } from "../../core/errors.js";
+import { OpError, fmtShape } from "../../core/errors.js";
 import type { BinaryOp, PrimitiveCall, UnaryOp } from "../../ops/primitives.js";
 import { attr, onnxType, type GraphBuilder, type Val } from "./builder.js";
+
+/** ORT's CPU provider has Erf for float32 only: float64 erf (and what uses it) cannot run there. */
+export function noFloat64Erf(op: string, x: Val): void {
+  if (x.dtype === "float64") {
+    throw new OpError(op, `on ${fmtShape(x.shape)} float64 needs erf, which ONNX Runtime's CPU provider has for float32 only; cast to float32 before compiling, or use the tanh approximation`);
+  }
+}
+
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
 /** Elementwise primitives: ONNX broadcasts natively (numpy rules), so no Expand is ever needed. */
 
@@ -26,12 +35,21 @@ export function lowerUnary(b: GraphBuilder, op: UnaryOp, x: Val, out?: string): 
     case "silu":
       return b.op("Mul", [x.name, b.op("Sigmoid", [x.name])], [], out);
     case "gelu_tanh":
+      // ORT's Gelu expands with float32 constants; float64 gets x·σ(2c(x + 0.044715x³)) at full precision.
+      if (x.dtype === "float64") {
+        const x3 = b.op("Mul", [x.name, b.op("Mul", [x.name, x.name])]);
+        const u = b.op("Mul", [b.op("Add", [x.name, b.op("Mul", [x3, b.scalar("float64", 0.044715)])]), b.scalar("float64", 2 * SQRT_2_OVER_PI)]);
+        return b.op("Mul", [x.name, b.op("Sigmoid", [u])], [], out);
+      }
+      return b.op("Gelu", [x.name], [attr.string("approximate", "tanh")], out);
     case "gelu_erf":
+      noFloat64Erf(op, x);
       return b.op("Gelu", [x.name], [attr.string("approximate", op === "gelu_tanh" ? "tanh" : "none")], out);
     case "relu":
       // ORT's Relu kernel is float-only; max(x, 0) is the same function on int32.
       return x.dtype === "int32" ? b.op("Max", [x.name, b.scalar("int32", 0)], [], out) : b.op("Relu", [x.name], [], out);
   }
+  if (op === "erf") noFloat64Erf(op, x);
   return b.op(UNARY_ONNX[op]!, [x.name], [], out);
 }
 
@@ -49,6 +67,8 @@ export function lowerElementwise(b: GraphBuilder, call: PrimitiveCall, ins: read
       if (call.exponent === 1) return b.op("Identity", [x!.name], [], out);
       return b.op("Pow", [x!.name, b.scalar(x!.dtype, call.exponent)], [], out);
     case "where":
+      // ORT has no bool Where: (c ∧ a) ∨ (¬c ∧ b).
+      if (y!.dtype === "bool") return b.op("Or", [b.op("And", [x!.name, y!.name]), b.op("And", [b.op("Not", [x!.name]), z!.name])], [], out);
       return b.op("Where", [x!.name, y!.name, z!.name], [], out);
     case "cast":
       return x!.dtype === call.dtype ? b.op("Identity", [x!.name], [], out) : b.op("Cast", [x!.name], [attr.int("to", onnxType(call.dtype))], out);

@@ -1,6 +1,7 @@
 import type { CallOf, FusedOp } from "../../ops/primitives.js";
 import { attr, type GraphBuilder, type Val } from "./builder.js";
 import { meanLast } from "./reduce.js";
+import { noFloat64Erf } from "./elementwise.js";
 
 /**
  * Row-wise fused composites and the activation/norm VJPs. Softmax, LogSoftmax and
@@ -59,6 +60,7 @@ export function lowerActivationGrad(b: GraphBuilder, call: CallOf<"gelu_grad" | 
     const dt = o.mulc(o.mul(o.addc(b.op("Neg", [o.mul(t, t)]), 1), o.addc(o.mulc(x2, 3 * 0.044715), 1)), SQRT_2_OVER_PI);
     d = o.add(o.mulc(o.addc(t, 1), 0.5), o.mulc(o.mul(x.name, dt), 0.5));
   } else {
+    noFloat64Erf(call.op, x);
     // Φ(x) + x φ(x)
     const phi = o.mulc(o.addc(b.op("Erf", [o.mulc(x.name, Math.SQRT1_2)]), 1), 0.5);
     d = o.add(phi, o.mulc(o.mul(x.name, b.op("Exp", [o.mulc(o.mul(x.name, x.name), -0.5)])), INV_SQRT_2PI));

@@ -32,18 +32,8 @@ export const IR_VERSION = 10;
 
 const describe = (call: PrimitiveCall, ins: readonly Meta[]) => `${call.op}(${ins.map((m) => `${fmtShape(m.shape)} ${m.dtype}`).join(", ")})`;
 
-/**
- * (op, dtype) pairs ORT's CPU provider has no kernel for (checked against onnxruntime-node
- * 1.31.1): lowering them would only fail later, at session creation, with a less clear message.
- */
-const UNSUPPORTED: Partial<Record<PrimitiveCall["op"], readonly Meta["dtype"][]>> = {};
-
 /** Lowers one primitive; returns the ONNX name of its output (`out` when the op names it). */
 export function lowerCall(b: GraphBuilder, call: PrimitiveCall, ins: readonly Val[], outMeta: Meta, out?: string): string {
-  const unsupported = UNSUPPORTED[call.op];
-  if (unsupported?.includes(ins[0]?.dtype ?? outMeta.dtype)) {
-    throw new OpError(call.op, `has no ONNX Runtime CPU kernel for ${describe(call, ins)}; cast to float32 first`);
-  }
   const [x, y, z] = ins;
   switch (call.op) {
     case "sum": case "max": case "min":
