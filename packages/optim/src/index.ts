@@ -9,6 +9,7 @@ export { lion, LION_DEFAULTS, type LionOptions } from "./rules/lion.js";
 export { adabelief, ADABELIEF_DEFAULTS, type AdaBeliefOptions } from "./rules/adabelief.js";
 export { scion, SCION_DEFAULTS, type ScionOptions } from "./rules/scion.js";
 export { lmoDirection, LMO_NAMES, type LmoName, type LmoOptions } from "./rules/lmo.js";
+export { root, ROOT_DEFAULTS, ROOT_SCALES, type RootOptions, type RootScale } from "./rules/root.js";
 export { clipByGlobalNorm, clipGradNorm, globalNorm } from "./clip.js";
 export { constant, cosine, linearWarmup, schedule, wsd, type Schedule, type ScheduleSpec } from "./schedules.js";
 export { readHyper, type Hyper } from "./hyper.js";
