@@ -10,6 +10,7 @@ import { SafetensorsError } from "./checkpoint/index.js";
 import { TrainingError } from "./train/errors.js";
 import { train } from "./train/loop.js";
 import { evalCommand, prepareCommand, sampleCommand } from "./commands.js";
+import { compareCommand } from "./compare/command.js";
 
 const collect = (v: string, all: string[]) => [...all, v];
 
@@ -56,6 +57,16 @@ program
   .argument("[config]", "experiment config")
   .option("--set <path=value>", "override a config field (repeatable)", collect, [])
   .action(prepareCommand);
+
+program
+  .command("compare")
+  .description("train one config once per optimizer table (× router variant × lr scale) and compare validation losses")
+  .argument("[config]", "experiment config: model, data and token budget shared by every run")
+  .option("--tables <list>", "ready optimizer tables, comma-separated", "adamw,muon,symmetry")
+  .option("--router-variants <list>", "router variants for tables with a router slot (symmetry: rownorm, left, hybrid, adamw)")
+  .option("--lrs <list>", "lr scales: each multiplies every lr of the table (optim.lrScale), e.g. 0.5,1,2")
+  .option("--set <path=value>", "override a config field of every run (repeatable)", collect, [])
+  .action(compareCommand);
 
 const USER_ERRORS = [ConfigError, ShardError, SafetensorsError, TrainingError];
 

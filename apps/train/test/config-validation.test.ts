@@ -95,7 +95,7 @@ describe("config validation", () => {
     const missing = fields.filter((f) => !f.optional && get(config, f.path) === undefined).map((f) => f.path.join("."));
     expect(missing).toEqual([]);
     // Only the documented optional fields stay unset.
-    expect(fields.filter((f) => f.optional).map((f) => f.path.join(".")).sort()).toEqual(["backend.threads", "name", "train.seqLen"]);
+    expect(fields.filter((f) => f.optional).map((f) => f.path.join(".")).sort()).toEqual(["backend.threads", "name", "optim.lrScale", "optim.overrides", "optim.variants", "train.seqLen"]);
     // The defaults are themselves a valid config, and resolving is idempotent.
     expect(resolveConfig(JSON.parse(JSON.stringify(config))).config).toEqual(config);
     // A partial section keeps the defaults of its other fields.
@@ -109,7 +109,7 @@ describe("config validation", () => {
   it("the built-in config fits its model and optimizer (schedule vs steps, batch vs gradAccum)", () => {
     const { config } = resolveConfig({});
     const { model } = createModel(config, 256);
-    expect(() => partition(optimizerTable(config), model.namedParameters())).not.toThrow();
+    expect(() => partition(optimizerTable(config, model.namedParameters()), model.namedParameters())).not.toThrow();
     expect(config.train.batchSize % config.train.gradAccum).toBe(0);
     expect(config.eval.every).toBeLessThanOrEqual(config.train.steps);
   });

@@ -17,3 +17,4 @@ export { initPerParam, nextPerParam, slot, slotsOf, type PerParamState, type Slo
 export { stateFromRecord, stateToRecord, type StateRecord } from "./state-record.js";
 export { applyUpdates, currentLearningRates, step, type StepOptions, type StepResult } from "./apply.js";
 export { globMatch } from "./glob.js";
+export { adjustTable, buildTable, roleSchedule, TABLES, TableError, tableNames, tableVariants, type BaseHyper, type NamedTable, type TableOptions } from "./tables/index.js";

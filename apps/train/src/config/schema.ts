@@ -30,14 +30,28 @@ const Schedule = z.strictObject({
 });
 
 const OptimRule = z.strictObject({
+  /** Labels the entry's state, logged lr and metrics; optim.overrides.<name> addresses it. */
+  name: z.string().optional(),
   match: z.strictObject({ roles: z.array(z.string()).optional(), paths: z.array(z.string()).optional() }),
   rule: z.string(),
   hyper: z.record(z.string(), z.unknown()).default({}),
 });
 
 const Optim = z.strictObject({
-  /** A named table ("adamw"), or an explicit ordered list of rules. */
-  table: z.union([z.enum(["adamw"]), z.array(OptimRule).min(1)]).default("adamw"),
+  /**
+   * A ready table ("adamw", "symmetry", "muon"; see the README's optimizer tables), or an
+   * explicit ordered list of rules. lr, betas, eps, weightDecay and schedule below are the
+   * settings of "adamw" and the defaults of an explicit table; "symmetry" and "muon" carry
+   * their own per-role lrs and schedules (change them with overrides / lrScale).
+   */
+  table: z.union([z.enum(["adamw", "symmetry", "muon"]), z.array(OptimRule).min(1)]).default("adamw"),
+  // The three fields below are optional (absent, not defaulted) so that configs without them keep their hash.
+  /** Variant per slot of a ready table, e.g. { router: "left", mlp: "hybrid" } (symmetry: embed, lmHead, mlp, router, experts). */
+  variants: z.record(z.string(), z.string()).optional(),
+  /** Hyperparameters per table entry, merged over the table's: { router: { lr: 1e-3 }, other: { weightDecay: 0 } }. */
+  overrides: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+  /** Multiplies every entry's lr (after overrides): one knob to sweep a whole table. */
+  lrScale: z.number().positive().optional(),
   lr: z.number().positive().default(3e-3),
   betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.9, 0.95]),
   weightDecay: z.number().min(0).default(0.1),

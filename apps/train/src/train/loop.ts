@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { Dropout } from "@equigrad/nn";
-import { PartitionError, currentLearningRates, partition, stateFromRecord, stateToRecord, type Param } from "@equigrad/optim";
+import { currentLearningRates, stateFromRecord, stateToRecord, type Param } from "@equigrad/optim";
 import { memoryStats, tidy } from "@equigrad/tensor";
 import { latestCheckpoint, listCheckpoints, loadCheckpoint, saveCheckpoint } from "../checkpoint/index.js";
 import { ConfigError, fullConfigHash, type LoadedConfig } from "../config/load.js";
@@ -11,7 +11,8 @@ import { tokenizerFromName } from "../tokenizers/index.js";
 import { useBackend } from "./backend.js";
 import { TrainingError } from "./errors.js";
 import { createModel } from "./model.js";
-import { optimizerTable } from "./optimizer-table.js";
+import { instrument, logitStats, nuByEntry } from "./instrument.js";
+import { buildOptimizer } from "./optimizer-table.js";
 import { Progress } from "./progress.js";
 import { createRunDir, openMetrics } from "../run/index.js";
 import { writeRunReport } from "./report.js";
@@ -35,6 +36,14 @@ export interface TrainSummary {
   tokensPerSecond: number;
   parameters: number;
   sample: string;
+  /** Per optimizer-table entry: the last logged lr, update RMS and (ν-scaled rules) mean ν. */
+  entries: Record<string, EntryMetrics>;
+}
+
+export interface EntryMetrics {
+  lr?: number;
+  updateRms?: number;
+  nu?: number;
 }
 
 /** The config's corpus; a path that does not exist (or cannot be read) is a config problem, reported as one. */
@@ -79,13 +88,8 @@ export async function train(loaded: LoadedConfig, opts: TrainOptions = {}): Prom
   const micro = config.train.batchSize / config.train.gradAccum;
 
   const params: Param[] = model.namedParameters();
-  let optimizer;
-  try {
-    optimizer = partition(optimizerTable(config), params);
-  } catch (e) {
-    if (e instanceof PartitionError) throw new ConfigError(`optim.table does not fit the model ${config.model.preset}:\n${e.message}`);
-    throw e;
-  }
+  // A table that does not fit the model fails here, before any data is touched by training.
+  const optimizer = instrument(buildOptimizer(config, params));
   let state = optimizer.init(params);
 
   // An unnamed run is named by its config; running it again without --resume starts a fresh
@@ -134,6 +138,7 @@ export async function train(loaded: LoadedConfig, opts: TrainOptions = {}): Prom
   const progress = new Progress(config.train.steps, opts.log === undefined ? process.stderr : lineStream(log));
   let ema: number | null = null;
   let stepsDone = start;
+  const entries: Record<string, EntryMetrics> = {};
   const save = (step: number) => {
     const t0 = performance.now();
     const saved = saveCheckpoint(
@@ -146,6 +151,8 @@ export async function train(loaded: LoadedConfig, opts: TrainOptions = {}): Prom
 
   for (let step = start + 1; step <= config.train.steps; step++) {
     const t0 = performance.now();
+    // Per-entry update RMS and ν on logging steps only (a squared sum per parameter and a host read per entry).
+    optimizer.arm(step % config.train.logEvery === 0 || step === config.train.steps);
     const out = tidy(() => {
       const batches: Batch[] = Array.from({ length: config.train.gradAccum }, () => loader.next());
       return trainStep(model, params, optimizer, state, batches, config.optim.clipGradNorm);
@@ -175,6 +182,15 @@ export async function train(loaded: LoadedConfig, opts: TrainOptions = {}): Prom
       tokens_per_s: (config.train.batchSize * seqLen) / dt,
       elapsed_s: secondsBefore + progress.elapsed,
     };
+    const rms = optimizer.take();
+    if (rms) {
+      record.update_rms = rms;
+      const nu = nuByEntry(optimizer, state);
+      if (Object.keys(nu).length) record.nu = nu;
+      for (const [k, v] of Object.entries(record.lr as Record<string, number>)) (entries[k] ??= {}).lr = v;
+      for (const [k, v] of Object.entries(rms)) (entries[k] ??= {}).updateRms = v;
+      for (const [k, v] of Object.entries(nu)) (entries[k] ??= {}).nu = v;
+    }
     // MoE models: router balance of the step's last forward pass, averaged over layers.
     const routers = model.stats();
     if (routers.length) {
@@ -184,7 +200,11 @@ export async function train(loaded: LoadedConfig, opts: TrainOptions = {}): Prom
     if (step % config.eval.every === 0 || last) {
       valLoss = evalAll();
       record.val_loss = valLoss;
+      // Final-logit size (the paper's logit-growth diagnostic) on the first validation batch.
+      record.logits = tidy(() => logitStats(model, evalSet.batch(0)));
       progress.log(`step ${step}: train ${ema.toFixed(4)} · val ${valLoss.toFixed(4)} nats/token · ${(tokens / (secondsBefore + progress.elapsed)).toFixed(0)} tokens/s`);
+      const roles = Object.entries(entries).filter(([, e]) => e.updateRms !== undefined);
+      if (roles.length) progress.log(`  update RMS ${roles.map(([k, e]) => `${k} ${e.updateRms!.toExponential(2)}${e.nu !== undefined ? ` (ν ${e.nu.toPrecision(3)})` : ""}`).join(" · ")}`);
     }
     metrics.write(record);
     progress.update(step, { loss: ema.toFixed(4), "tok/s": (tokens / Math.max(secondsBefore + progress.elapsed, 1e-9)).toFixed(0), mem: `${(memoryStats().liveBytes / 2 ** 20).toFixed(0)}MiB` }, step % config.train.logEvery === 0);
@@ -196,7 +216,7 @@ export async function train(loaded: LoadedConfig, opts: TrainOptions = {}): Prom
   const seconds = secondsBefore + progress.elapsed;
   const prompt = tokenizer.encode(config.sample.prompt);
   const sample = tokenizer.decode(sampleTokens(model, Array.from(prompt), { tokens: config.sample.tokens, temperature: config.sample.temperature, topK: config.sample.topK, seed: config.seed }));
-  const summary: TrainSummary = { runDir: run.dir, steps: stepsDone, trainLoss, valLoss, tokens, seconds, tokensPerSecond: tokens / seconds, parameters, sample };
+  const summary: TrainSummary = { runDir: run.dir, steps: stepsDone, trainLoss, valLoss, tokens, seconds, tokensPerSecond: tokens / seconds, parameters, sample, entries };
   metrics.close();
   writeRunReport(run, config, summary);
   return summary;

@@ -1,4 +1,5 @@
-import { type ScheduleSpec, type TableEntry } from "@equigrad/optim";
+import { PartitionError, TableError, adjustTable, buildTable, partition, type Param, type Partition, type ScheduleSpec, type TableEntry } from "@equigrad/optim";
+import { ConfigError } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 
 /** The schedule of the config, over the run's steps. */
@@ -11,18 +12,50 @@ export function scheduleSpec(config: Config): ScheduleSpec {
 }
 
 /**
- * The optimizer table of the config. "adamw" is the baseline: AdamW everywhere, weight decay on
- * matrices only (norms, biases, scalars and embeddings are not decayed, as in nanoGPT).
- * An explicit table is used as written, with the shared lr/betas/eps/schedule as defaults.
+ * The optimizer table of the config for these parameters. A ready table (`adamw`, `symmetry`,
+ * `muon`; packages/optim/src/tables) is built with the chosen variants, per-entry overrides and
+ * lr scale, its entries for roles the model lacks left out. `adamw` follows the shared
+ * optim.lr/betas/eps/weightDecay/schedule (decay on matrices only, as nanoGPT). An explicit
+ * table is used as written, with the shared settings as defaults.
  */
-export function optimizerTable(config: Config): TableEntry[] {
+export function optimizerTable(config: Config, params?: readonly Param[]): TableEntry[] {
   const o = config.optim;
   const common = { lr: o.lr, betas: o.betas, eps: o.eps, schedule: scheduleSpec(config) };
-  if (o.table === "adamw") {
-    return [
-      { name: "matrices", match: { roles: ["attn.*", "mlp.*", "moe.*", "lm_head"] }, rule: "adamw", hyper: { ...common, weightDecay: o.weightDecay } },
-      { name: "no_decay", match: { roles: ["embed", "norm", "bias", "scalar"] }, rule: "adamw", hyper: { ...common, weightDecay: 0 } },
-    ] as TableEntry[];
+  try {
+    if (typeof o.table === "string") {
+      return buildTable(o.table, {
+        steps: config.train.steps,
+        variants: o.variants,
+        overrides: o.overrides,
+        lrScale: o.lrScale,
+        params,
+        base: { ...common, betas: common.betas as [number, number], weightDecay: o.weightDecay },
+      });
+    }
+    if (o.variants && Object.keys(o.variants).length) throw new TableError([`optim.variants: variants choose among a ready table's rules; with an explicit table, write the rule into the entry instead`]);
+    const explicit = o.table.map((e) => ({ ...e, hyper: { ...common, weightDecay: o.weightDecay, ...e.hyper } })) as TableEntry[];
+    return adjustTable(explicit, { overrides: o.overrides, lrScale: o.lrScale });
+  } catch (e) {
+    if (e instanceof TableError) throw new ConfigError(e.message);
+    throw e;
   }
-  return o.table.map((e) => ({ ...e, hyper: { ...common, weightDecay: o.weightDecay, ...e.hyper } })) as TableEntry[];
+}
+
+/**
+ * The partitioned optimizer for the model's parameters. A table that does not fit (a parameter
+ * matched by no entry or by several, an entry matching nothing, an unknown rule or
+ * hyperparameter, a rule given a parameter of a rank it does not take) is a ConfigError listing
+ * every offending path, raised before any training.
+ */
+export function buildOptimizer(config: Config, params: readonly Param[]): Partition {
+  const table = optimizerTable(config, params);
+  try {
+    return partition(table, params);
+  } catch (e) {
+    if (e instanceof PartitionError) {
+      const which = typeof config.optim.table === "string" ? `table '${config.optim.table}'` : "the explicit optim.table";
+      throw new ConfigError(`${which} does not fit the model ${config.model.preset}:\n${e.message}\nFix the table (optim.table, optim.variants, optim.overrides) and run again.`);
+    }
+    throw e;
+  }
 }

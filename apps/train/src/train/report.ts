@@ -29,7 +29,24 @@ export function writeRunReport(run: RunDir, config: Config, s: TrainSummary): vo
       backend: `${config.backend.name}${config.backend.threads ? ` × ${config.backend.threads} threads` : ""}`,
       "config hash": run.configHash.slice(0, 12),
     },
-    text: `Sample (prompt ${JSON.stringify(config.sample.prompt)}):\n\n> ${s.sample.replace(/\n/g, "\n> ")}\n`,
+    text: `${entryTable(config, s)}Sample (prompt ${JSON.stringify(config.sample.prompt)}):\n\n> ${s.sample.replace(/\n/g, "\n> ")}\n`,
     plots: [{ title: "Loss", file: "plots/loss.svg" }],
   });
+}
+
+/** The optimizer table's entries with their last logged lr, update RMS and ν (Markdown). */
+function entryTable(config: Config, s: TrainSummary): string {
+  const rows = Object.entries(s.entries ?? {});
+  if (!rows.length) return "";
+  const f = (v: number | undefined): string => (v === undefined ? "–" : v.toExponential(3));
+  const table = typeof config.optim.table === "string" ? `\`${config.optim.table}\`` : "explicit";
+  return [
+    `Optimizer table ${table}${config.optim.variants ? ` (variants ${JSON.stringify(config.optim.variants)})` : ""}, last logged values per entry:`,
+    "",
+    "| entry | lr | update RMS | ν |",
+    "|---|---|---|---|",
+    ...rows.map(([k, e]) => `| ${k} | ${f(e.lr)} | ${f(e.updateRms)} | ${f(e.nu)} |`),
+    "",
+    "",
+  ].join("\n");
 }

@@ -1,0 +1,102 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { tableVariants } from "@equigrad/optim";
+import { resolveConfig, resultFields, type LoadedConfig } from "../config/load.js";
+import type { Config } from "../config/schema.js";
+import { hashConfig, readMetrics, type MetricRecord } from "../run/index.js";
+import { TrainingError } from "../train/errors.js";
+import { train } from "../train/loop.js";
+import { optimizerTable } from "../train/optimizer-table.js";
+import { comparePlan, type CompareOptions, type CompareRun } from "./plan.js";
+import { writeCompareReport } from "./report.js";
+
+export interface RunResult extends CompareRun {
+  status: "trained" | "finished before" | "diverged";
+  /** The lr of each table entry (before its schedule), as the run used it. */
+  lrs: Record<string, number>;
+  steps: number;
+  valLoss: number;
+  tokens: number;
+  seconds: number;
+  /** (step, validation loss) points for the plot. */
+  curve: [number, number][];
+  message?: string;
+}
+
+export interface CompareResult {
+  dir: string;
+  runs: RunResult[];
+}
+
+/**
+ * Trains the config once per (table, variant, lr scale) with the same model, data, seed and
+ * token budget, each in `<runDir>/compare-<hash>/<run>`, and writes the comparison there
+ * (compare.md, val_loss.svg, results.json) after every run. The hash covers the config and the
+ * plan, so rerunning the same comparison finds its folder: finished runs are skipped and an
+ * interrupted one resumes from its newest checkpoint. A run that diverges is recorded as such
+ * and the comparison goes on.
+ */
+export async function compare(loaded: LoadedConfig, opts: CompareOptions, io: { log?: ((line: string) => void) | null } = {}): Promise<CompareResult> {
+  const log = io.log === undefined ? (l: string) => process.stderr.write(`${l}\n`) : io.log ?? (() => {});
+  const plan = comparePlan(opts);
+  const base = loaded.config;
+  const dir = join(base.runDir, `compare-${hashConfig({ base: resultFields(base), plan: plan.map(({ table, variants, lrScale }) => ({ table, variants, lrScale })) }).slice(0, 12)}`);
+  // Every run's config and table first: a mistake fails now, not after an hour of training.
+  const configs = plan.map((r) => runConfig(base, r, dir));
+  log(`comparison of ${plan.length} runs (${base.model.preset}, ${base.train.steps} steps × ${base.train.batchSize}×${base.train.seqLen ?? "ctx"} tokens) in ${dir}`);
+  const results: RunResult[] = [];
+  for (const [i, r] of plan.entries()) {
+    const c = configs[i]!;
+    const lrs = Object.fromEntries(optimizerTable(c.config).map((e) => [e.name ?? e.rule, (e.hyper?.lr as number | undefined) ?? NaN]));
+    const metricsPath = join(dir, r.name, "metrics.jsonl");
+    const done = existsSync(metricsPath) ? finished(readMetrics(metricsPath), c.config.train.steps) : null;
+    let result: RunResult;
+    if (done) {
+      log(`[${i + 1}/${plan.length}] ${r.label}: finished before, val ${done.valLoss.toFixed(4)}`);
+      result = { ...r, status: "finished before", lrs, ...done };
+    } else {
+      log(`[${i + 1}/${plan.length}] ${r.label}: training`);
+      try {
+        const s = await train(c, { resume: existsSync(join(dir, r.name, "config.json")), log: (l) => log(`  ${l}`) });
+        result = { ...r, status: "trained", lrs, steps: s.steps, valLoss: s.valLoss, tokens: s.tokens, seconds: s.seconds, curve: curveOf(readMetrics(metricsPath)) };
+      } catch (e) {
+        if (!(e instanceof TrainingError)) throw e;
+        const records = existsSync(metricsPath) ? readMetrics(metricsPath) : [];
+        const last = records.at(-1) ?? {};
+        result = { ...r, status: "diverged", lrs, steps: Number(last.step ?? 0), valLoss: NaN, tokens: Number(last.tokens ?? 0), seconds: Number(last.elapsed_s ?? 0), curve: curveOf(records), message: e.message.split(". ")[0] };
+        log(`  diverged: ${result.message}`);
+      }
+    }
+    results.push(result);
+    writeCompareReport(dir, base, results, plan.length);
+  }
+  return { dir, runs: results };
+}
+
+/** The config of one run: the base with its table, variants and lr scale, named and placed in the comparison folder. */
+function runConfig(base: Config, r: CompareRun, dir: string): LoadedConfig {
+  const raw = structuredClone(base) as Record<string, unknown> & { optim: Record<string, unknown> };
+  const slots = Object.keys(r.variants);
+  // The base config's own variants apply where the table has the slot (the run's choice wins).
+  const given = Object.entries(base.optim.variants ?? {}).filter(([s]) => s in tableVariants(r.table) && !slots.includes(s));
+  const variants = { ...Object.fromEntries(given), ...r.variants };
+  raw.name = r.name;
+  raw.runDir = dir;
+  raw.optim.table = r.table;
+  if (Object.keys(variants).length) raw.optim.variants = variants;
+  else delete raw.optim.variants;
+  raw.optim.lrScale = r.lrScale;
+  const loaded = resolveConfig(raw, `comparison run ${r.name}`);
+  optimizerTable(loaded.config);
+  return loaded;
+}
+
+/** A run whose metrics reach the last step with a validation loss. */
+function finished(records: readonly MetricRecord[], steps: number): Omit<RunResult, keyof CompareRun | "status" | "lrs"> | null {
+  const last = records.at(-1);
+  if (!last || last.step !== steps || typeof last.val_loss !== "number") return null;
+  return { steps, valLoss: last.val_loss, tokens: Number(last.tokens), seconds: Number(last.elapsed_s), curve: curveOf(records) };
+}
+
+const curveOf = (records: readonly MetricRecord[]): [number, number][] =>
+  records.flatMap((r) => (typeof r.step === "number" && typeof r.val_loss === "number" && Number.isFinite(r.val_loss) ? [[r.step, r.val_loss] as [number, number]] : []));
