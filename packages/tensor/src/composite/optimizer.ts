@@ -1,3 +1,4 @@
+import { isContiguous } from "../core/strided.js";
 import { applyFused } from "../dispatch.js";
 import { concat } from "../ops/movement.js";
 import type { CallOf } from "../ops/primitives.js";
@@ -24,7 +25,8 @@ export function adamwUpdateDecomposition(p: Tensor, g: Tensor, m: Tensor, v: Ten
 export function adamwUpdate(p: Tensor, g: Tensor, m: Tensor, v: Tensor, scalars: Omit<AdamWUpdateCall, "op">): { m: Tensor; v: Tensor; update: Tensor } {
   const call: AdamWUpdateCall = { op: "adamw_update", ...scalars };
   // Kernels walk flat arrays; a gradient is often a transposed view, cheaper copied than decomposed.
-  const ins = [p, g, m, v].map((t) => t.contiguous()) as [Tensor, Tensor, Tensor, Tensor];
+  // (Offsets are fine: the moments live in slices of the previous step's packed output.)
+  const ins = [p, g, m, v].map((t) => (isContiguous(t) ? t : t.contiguous())) as [Tensor, Tensor, Tensor, Tensor];
   const packed = applyFused(call, ins, () => adamwUpdateDecomposition(...ins, call));
   const n = p.size;
   const part = (i: number) => packed.slice([i * n, (i + 1) * n]).reshape([...p.shape]);
