@@ -21,12 +21,20 @@ function dims(q: Val, k: Val, v: Val): Dims {
 
 const reshape = (b: GraphBuilder, x: string, shape: readonly number[], out?: string) =>
   b.op("Reshape", [x, b.i64(shape)], shape.includes(0) ? [attr.int("allowzero", 1)] : [], out);
+/**
+ * The softmax scale. ORT's MatMulScaleFusion folds a MatMul's 1-element Mul/Div constant into
+ * FusedMatMul's alpha, a float attribute: fine (and faster) for float32, but it would round a
+ * float64 scale to float32, so float64 scales by a [Tk] vector, which the fusion leaves alone
+ * (except when Tk = 1: a float64 attention_grad with one key is then only float32-accurate).
+ */
+const scaleConst = (b: GraphBuilder, dtype: Val["dtype"], scale: number, tk: number): string =>
+  dtype === "float64" ? b.initializer("float64", [tk], new Float64Array(tk).fill(scale), "scale") : b.scalar(dtype, scale);
 const transposeLast = (b: GraphBuilder, x: string) => b.op("Transpose", [x], [attr.ints("perm", [0, 1, 3, 2])]);
 
 /** P = softmax(q kᵀ·scale, masked) in the grouped layout [B, Hkv, g·Tq, Tk], and q grouped. */
 function probabilities(b: GraphBuilder, q: Val, k: Val, n: Dims, causal: boolean, scale: number): { p: string; qg: string } {
   const qg = reshape(b, q.name, [n.b, n.hkv, n.g * n.tq, n.d]);
-  let s = b.op("Mul", [b.op("MatMul", [qg, transposeLast(b, k.name)]), b.scalar(q.dtype, scale)]);
+  let s = b.op("Mul", [b.op("MatMul", [qg, transposeLast(b, k.name)]), scaleConst(b, q.dtype, scale, n.tk)]);
   if (causal) {
     // Row r of a group is query t = r mod Tq at position t + Tk − Tq; it sees keys ≤ that position.
     const mask = new Uint8Array(n.g * n.tq * n.tk);
@@ -55,7 +63,7 @@ export function lowerAttentionGrad(b: GraphBuilder, call: CallOf<"attention_grad
   const dv = b.op("MatMul", [transposeLast(b, p), dOg]);
   const dp = b.op("MatMul", [dOg, transposeLast(b, v.name)]);
   const delta = b.op("ReduceSum", [b.op("Mul", [dOg, og]), b.i64([-1])], [attr.int("keepdims", 1)]);
-  const ds = b.op("Mul", [b.op("Mul", [p, b.op("Sub", [dp, delta])]), b.scalar(q.dtype, call.scale)]);
+  const ds = b.op("Mul", [b.op("Mul", [p, b.op("Sub", [dp, delta])]), scaleConst(b, q.dtype, call.scale, n.tk)]);
   const dq = b.op("MatMul", [ds, k.name]);
   const dk = b.op("MatMul", [transposeLast(b, ds), qg]);
   const flat = (x: string, m: Val) => reshape(b, x, [numel(m.shape)]);

@@ -35,6 +35,11 @@ export function lowerRowFused(b: GraphBuilder, call: CallOf<FusedOp>, x: Val, ou
     case "log_softmax":
       return b.op("LogSoftmax", [x.name], [attr.int("axis", call.axis)], out);
     case "layer_norm": {
+      if (x.dtype === "float64") {
+        // LayerNormalization's epsilon is a float attribute: float64 keeps its exact eps in the decomposition.
+        const centered = o.sub(x.name, o.mean(x.name));
+        return b.op("Mul", [centered, o.rsqrt(o.addc(o.mean(o.mul(centered, centered)), call.eps))], [], out);
+      }
       const c = x.shape[x.shape.length - 1]!;
       const ones = b.initializer(x.dtype, [c], new (x.dtype === "float64" ? Float64Array : Float32Array)(c).fill(1), "ln_scale");
       return b.op("LayerNormalization", [x.name, ones], [attr.int("axis", -1), attr.float("epsilon", call.eps), attr.int("stash_type", 1)], out);
