@@ -44,7 +44,7 @@ export function lowerUnary(b: GraphBuilder, op: UnaryOp, x: Val, out?: string): 
       return b.op("Gelu", [x.name], [attr.string("approximate", "tanh")], out);
     case "gelu_erf":
       noFloat64Erf(op, x);
-      return b.op("Gelu", [x.name], [attr.string("approximate", op === "gelu_tanh" ? "tanh" : "none")], out);
+      return b.op("Gelu", [x.name], [attr.string("approximate", "none")], out);
     case "relu":
       // ORT's Relu kernel is float-only; max(x, 0) is the same function on int32.
       return x.dtype === "int32" ? b.op("Max", [x.name, b.scalar("int32", 0)], [], out) : b.op("Relu", [x.name], [], out);

@@ -41,7 +41,7 @@ export function lowerRowFused(b: GraphBuilder, call: CallOf<FusedOp>, x: Val, ou
         return b.op("Mul", [centered, o.rsqrt(o.addc(o.mean(o.mul(centered, centered)), call.eps))], [], out);
       }
       const c = x.shape[x.shape.length - 1]!;
-      const ones = b.initializer(x.dtype, [c], new (x.dtype === "float64" ? Float64Array : Float32Array)(c).fill(1), "ln_scale");
+      const ones = b.initializer(x.dtype, [c], new Float32Array(c).fill(1), "ln_scale");
       return b.op("LayerNormalization", [x.name, ones], [attr.int("axis", -1), attr.float("epsilon", call.eps), attr.int("stash_type", 1)], out);
     }
     case "rms_norm": {
