@@ -46,5 +46,10 @@ export type { Graph, GraphNode, ValueInfo, Port, Constant } from "./graph/ir.js"
 export { trace, isTracing, Recorder, type Traced, type TraceOptions, type InputSpec } from "./graph/trace.js";
 export { TraceError, SymbolicBackend } from "./graph/symbolic.js";
 export { evaluateGraph } from "./graph/evaluate.js";
+export { lowerToOnnx, lowerGraph, lowerInto, lowerCall, modelOf, valueInfo, DEFAULT_OPSET, IR_VERSION, type LowerOptions } from "./graph/onnx/lower.js";
+export { GraphBuilder, attr as onnxAttr, onnxType, tensorP, type Val } from "./graph/onnx/builder.js";
+export { encodeModel, encodeGraph, ONNX_TYPE, type ModelP, type GraphP, type NodeP, type TensorP, type ValueInfoP, type AttributeP, type OnnxType } from "./graph/onnx/proto.js";
+export { OnnxSession, type SessionOptions, type PortInfo } from "./graph/onnx/session.js";
+export { ensureProvider, ProviderError, cudaInstallHint, PROVIDERS, type Provider } from "./graph/onnx/providers.js";
 export type { StepFunction } from "./graph/step-graph.js";
 export { compile, type CompileOptions, type CompiledStep, type StepOutputs } from "./graph/compile.js";
