@@ -45,7 +45,8 @@ export function polargrad(options: PolarGradOptions | Hyper = {}): Transform<Per
   // newton_schulz without explicit coefficients uses Keller's, as polar_grad.py's method='ns' does.
   const coefficients = modes.impl === "newton_schulz" && (options as Hyper).coefficients === undefined ? "keller" : coefficients0;
   const polarOf = (x: Tensor) => {
-    const r = polarWithNu(x, { impl: modes.impl, steps: h.nsSteps, eps: h.eps, nsEps: h.nsEps, invsqrtMethod: modes.invsqrtMethod, coefficients });
+    // invsqrt: the Gram on the small side, so it is nonsingular for full-rank x.
+    const r = polarWithNu(x, { impl: modes.impl, left: x.shape[x.ndim - 2]! < x.shape[x.ndim - 1]!, steps: h.nsSteps, eps: h.eps, nsEps: h.nsEps, invsqrtMethod: modes.invsqrtMethod, coefficients });
     return { u: r.u, nu: r.nu.sum() };
   };
   const lrAt = (count: number): number => h.lr * h.schedule(count);
