@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { DType } from "@equigrad/tensor";
 import { lowerToOnnx } from "../../src/graph/onnx/lower.js";
-import { checkOp, graphOf, meta } from "./onnx-helpers.js";
+import { checkOp, graphOf, meta, randomData, rng } from "./onnx-helpers.js";
 
 // Fused composites (Softmax/LogSoftmax/LayerNormalization kernels, the rest as decompositions)
 // in ORT vs the reference backend's float64 kernels.
@@ -67,5 +67,25 @@ describe("onnx: attention", () => {
         }
       });
     }
+  }
+});
+
+describe("onnx: adamw_update", () => {
+  // The reference backend runs the decomposition; ORT runs the same ops in the same order, and
+  // +, −, ×, ÷, √ are correctly rounded in both (float64 then rounded to float32 is too), so float32 is bit-exact.
+  const calls = [
+    { op: "adamw_update", beta1: 0.9, beta2: 0.95, eps: 1e-8, stepSize: 3e-4, bc2Sqrt: 0.31, decay: 3e-5 },
+    { op: "adamw_update", beta1: 0.3, beta2: 0.999, eps: 1e-6, stepSize: 0.01, bc2Sqrt: 1, decay: 0 },
+  ] as const;
+  for (const dtype of FLOATS) {
+    it(`p, g, m, v → [m', v', u], ${dtype}`, async () => {
+      for (const call of calls) {
+        const shape = [3, 7];
+        // v ≥ 0 (a second moment).
+        const r = rng(9);
+        const data = [0, 1, 2, 3].map((i) => randomData(meta(shape, dtype), r, i === 3 ? 0 : -1, 1));
+        await checkOp(call, [0, 1, 2, 3].map(() => meta(shape, dtype)), { data, scale: dtype === "float32" ? 0 : 1 });
+      }
+    });
   }
 });

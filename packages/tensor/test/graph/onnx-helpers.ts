@@ -4,7 +4,7 @@
  * seeded test data and tolerance comparisons.
  */
 import { expect } from "vitest";
-import { apply, fromTypedArray, infer, withBackend, type DType, type Meta, type PrimitiveCall, type TypedArray } from "@equigrad/tensor";
+import { apply, fromTypedArray, fused, infer, kindOf, withBackend, type CallOf, type DType, type FusedName, type Meta, type PrimitiveCall, type TypedArray } from "@equigrad/tensor";
 import type { Graph } from "../../src/graph/ir.js";
 import { lowerToOnnx } from "../../src/graph/onnx/lower.js";
 import { OnnxSession } from "../../src/graph/onnx/session.js";
@@ -39,7 +39,10 @@ export function reference(call: PrimitiveCall, metas: readonly Meta[], data: rea
     const ins = metas.map((m, i) => fromTypedArray(data[i]!, m.shape, m.dtype));
     // Reading a stop_gradient result applied directly fails in the library (its view layout is
     // the input tensor itself); forward, it is a copy.
-    return apply(call.op === "stop_gradient" ? { op: "copy" } : call, ins).data();
+    if (call.op === "stop_gradient") return apply({ op: "copy" }, ins).data();
+    // A fused op runs the reference kernel where it has one, else its decomposition (adamw_update).
+    if (kindOf(call.op) === "fused") return fused(call as CallOf<FusedName>, ins[0]!, ...ins.slice(1)).data();
+    return apply(call, ins).data();
   });
 }
 

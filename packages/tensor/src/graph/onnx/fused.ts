@@ -88,3 +88,21 @@ export function lowerNormGrad(b: GraphBuilder, call: CallOf<"layer_norm_grad" | 
   const y = o.mul(x.name, r);
   return b.op("Mul", [o.sub(g.name, o.mul(y, o.mean(o.mul(g.name, y)))), r], [], out);
 }
+
+/**
+ * adamw_update as its decomposition (composite/optimizer.ts), op for op in the same order, so
+ * float32 rounding matches the eager backends: [m', v', u] flattened and concatenated.
+ */
+export function lowerAdamW(b: GraphBuilder, call: CallOf<"adamw_update">, ins: readonly Val[], out?: string): string {
+  const [p, g, m, v] = ins as [Val, Val, Val, Val];
+  const o = ops(b, p.dtype);
+  const w = 1 - call.beta1;
+  // lerp(m, g, w) as torch computes it.
+  const m1 = Math.abs(w) < 0.5 ? o.add(m.name, o.mulc(o.sub(g.name, m.name), w)) : o.sub(g.name, o.mulc(o.sub(g.name, m.name), 1 - w));
+  const v1 = o.add(o.mulc(v.name, call.beta2), o.mul(o.mulc(g.name, 1 - call.beta2), g.name));
+  const denom = o.addc(b.op("Div", [b.op("Sqrt", [v1]), b.scalar(p.dtype, call.bc2Sqrt)]), call.eps);
+  let u = o.mulc(b.op("Div", [m1, denom]), -call.stepSize);
+  if (call.decay !== 0) u = o.add(o.mulc(p.name, -call.decay), u);
+  const flat = (x: string) => b.op("Reshape", [x, b.i64([-1])]);
+  return b.op("Concat", [flat(m1), flat(v1), flat(u)], [attr.int("axis", 0)], out);
+}

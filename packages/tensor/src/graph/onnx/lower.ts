@@ -23,7 +23,7 @@ import { lowerArgReduce, lowerCumsum, lowerReduce } from "./reduce.js";
 import { lowerConcat, lowerExpand, lowerGather, lowerMatmul, lowerPad, lowerPermute, lowerReshape, lowerScatterAdd, lowerSlice } from "./shape.js";
 import { lowerArange, lowerConstant, lowerFull } from "./sources.js";
 import { lowerRandom } from "./random.js";
-import { lowerActivationGrad, lowerNormGrad, lowerRowFused } from "./fused.js";
+import { lowerActivationGrad, lowerAdamW, lowerNormGrad, lowerRowFused } from "./fused.js";
 import { lowerAttention, lowerAttentionGrad } from "./attention.js";
 
 export const DEFAULT_OPSET = 21;
@@ -78,6 +78,8 @@ export function lowerCall(b: GraphBuilder, call: PrimitiveCall, ins: readonly Va
       return lowerAttention(b, call, x!, y!, z!, out);
     case "attention_grad":
       return lowerAttentionGrad(b, call, ins, out);
+    case "adamw_update":
+      return lowerAdamW(b, call, ins, out);
   }
   const kind = kindOf(call.op);
   if (kind === "unary" || kind === "binary" || call.op === "stop_gradient") return lowerElementwise(b, call, ins, outMeta, out);
