@@ -1,4 +1,4 @@
-import { concat, full, gather, indexSelect, scatterAdd, softmax, tensor, type Tensor } from "@equigrad/tensor";
+import { arange, concat, full, gather, indexSelect, isTracing, logicalOr, scatterAdd, softmax, tensor, where, type Tensor } from "@equigrad/tensor";
 import { Module } from "../module.js";
 import type { Parameter } from "../parameter.js";
 import { GPT2_STD, normalInit } from "../init.js";
@@ -22,11 +22,19 @@ export interface MoEOptions extends LayerOptions {
   std?: number;
   /** Init std of the experts' down projections. */
   outStd?: number;
+  /**
+   * Token dispatch: "host" (default) reads the routing on the host and runs each expert on its
+   * tokens only; "dense" runs every expert on every token and masks by the top-k gates, with
+   * static shapes and no host read (what a traced, compiled step uses; chosen automatically
+   * while tracing). Same result up to float rounding; dense costs E/k times the expert FLOPs.
+   */
+  dispatch?: "host" | "dense";
 }
 
 /** What the last forward pass left for auxLoss() and metrics. */
 export interface RoutingRecord {
-  stats: RouterStats;
+  /** Null after a traced forward pass (the routing is not known on the host then). */
+  stats: RouterStats | null;
   /** Unweighted losses of that pass (null when their coefficient is 0). Valid in its scope only. */
   balanceLoss: Tensor | null;
   zLoss: Tensor | null;
@@ -51,6 +59,7 @@ export class MoE extends Module {
   readonly normalizeTopK: boolean;
   readonly balanceCoef: number;
   readonly zCoef: number;
+  readonly dispatch: "host" | "dense";
   #last: RoutingRecord | null = null;
 
   constructor(opts: MoEOptions) {
@@ -63,6 +72,7 @@ export class MoE extends Module {
     this.normalizeTopK = opts.normalizeTopK ?? true;
     this.balanceCoef = opts.balanceCoef ?? 0;
     this.zCoef = opts.zCoef ?? 0;
+    this.dispatch = opts.dispatch ?? "host";
     this.router = this.addModule("router", new Linear(d, e, { rng: rng.fork("router"), dtype, std, bias: opts.routerBias ?? false, role: "moe.router" }));
     const meta = { experts: e };
     this.gate = this.addParameter("gate", normalInit(rng.fork("gate"), std)([e, f, d], dtype), "moe.expert.gate", meta);
@@ -78,6 +88,7 @@ export class MoE extends Module {
     const k = this.topK;
     const logits = this.router.forward(xf);
     const probs = softmax(logits, -1);
+    if (this.dispatch === "dense" || isTracing()) return this.#denseForward(x, xf, logits, probs);
     // The routing decision is data-dependent: it is made on the host (a sync per layer).
     const chosen = topK(probs.data(), n, e, k);
     let weights = gather(probs, tensor(chosen, { shape: [n, k] }), 1);
@@ -102,6 +113,38 @@ export class MoE extends Module {
     this.#last = {
       stats: routerStats(plan.counts, n),
       balanceLoss: this.balanceCoef ? this.#balanceLoss(probs, plan.counts) : null,
+      zLoss: this.zCoef ? logits.logsumexp(-1).square().mean() : null,
+    };
+    return y.reshape([...x.shape]);
+  }
+
+  /**
+   * Static-shape dispatch: top-k as k rounds of argmax (the lowest index wins a tie, as topK
+   * does), the k gates kept in a dense [n, E] weight matrix (zero elsewhere), every expert run
+   * on every token as one batched matmul over experts, and the outputs summed with those
+   * weights. Gradients reach the router through the kept probabilities, as in host dispatch.
+   */
+  #denseForward(x: Tensor, xf: Tensor, logits: Tensor, probs: Tensor): Tensor {
+    const e = this.nExperts;
+    const ids = arange(e).reshape(1, e);
+    let chosen: Tensor | null = null;
+    let avail = probs.detach();
+    for (let j = 0; j < this.topK; j++) {
+      const pick = avail.argmax(-1, true).eq(ids);
+      chosen = chosen ? logicalOr(chosen, pick) : pick;
+      avail = where(pick, -1, avail);
+    }
+    let weights = where(chosen!, probs, 0);
+    if (this.normalizeTopK) weights = weights.div(weights.sum(-1, true));
+    const xs = xf.unsqueeze(0);
+    const h = xs.matmul(this.gate.value.transpose(1, 2)).silu().mul(xs.matmul(this.up.value.transpose(1, 2)));
+    const ys = h.matmul(this.down.value.transpose(1, 2));
+    const y = ys.mul(weights.transpose(0, 1).unsqueeze(-1)).sum(0);
+    // f_i of the balance loss: the fraction of assignments expert i received (no gradient, as on the host).
+    const counts = chosen!.cast(probs.dtype).sum(0);
+    this.#last = {
+      stats: isTracing() ? null : routerStats(Array.from(counts.data()), xf.shape[0]!),
+      balanceLoss: this.balanceCoef ? probs.mean(0).mul(counts.div(xf.shape[0]! * this.topK)).sum().mul(e) : null,
       zLoss: this.zCoef ? logits.logsumexp(-1).square().mean() : null,
     };
     return y.reshape([...x.shape]);

@@ -2,23 +2,30 @@ import type { DType } from "../core/dtype.js";
 import { fmtShape } from "../core/errors.js";
 import { contiguousStrides, type Shape } from "../core/shape.js";
 import type { Layout } from "../core/strided.js";
-import { withBackend } from "../backend/registry.js";
-import { apply, popInterceptor, pushInterceptor, type Interceptor } from "../dispatch.js";
+import { popInterceptor, pushInterceptor, type Interceptor } from "../dispatch.js";
 import { tidy } from "../memory/scope.js";
 import { Storage } from "../memory/storage.js";
 import type { PrimitiveCall } from "../ops/primitives.js";
 import { Tensor } from "../tensor.js";
 import { treeFlatten, treePaths, type Tree, type TreeDef } from "../tree.js";
 import type { Constant, Graph, GraphNode, Port, ValueInfo } from "./ir.js";
-import { SYMBOLIC, SymbolicBuffer, TraceError, isSymbolic, symbolicBackend } from "./symbolic.js";
+import { SymbolicBuffer, TraceError, isSymbolic, symbolicBackend } from "./symbolic.js";
 
 export interface TraceOptions {
   /**
-   * Which fused composites to record as one node (default: all; the ONNX lowering maps them
-   * to fused ORT ops). The others are recorded as their decomposition into primitives.
+   * Which fused composites to record as one node (default: all but the optimizer updates; the
+   * ONNX lowering maps them to fused ORT ops). The others are recorded as their decomposition
+   * into primitives.
    */
   fuse?: (call: PrimitiveCall) => boolean;
 }
+
+/**
+ * Optimizer updates (adamw_update) carry the step's scalars (step size, bias correction) as
+ * call attributes; decomposed, those scalars are `full` nodes that scalar lifting turns into
+ * graph inputs, so one graph serves every step.
+ */
+const defaultFuse = (call: PrimitiveCall): boolean => call.op !== "adamw_update";
 
 let active = 0;
 /** Whether a trace is being recorded: layers with host-side logic (MoE routing) switch to static-shape forms. */
@@ -28,8 +35,8 @@ const sameLayout = (a: Layout, b: Layout): boolean =>
   a.offset === b.offset && a.shape.length === b.shape.length && a.shape.every((d, i) => d === b.shape[i]) && a.strides.every((s, i) => s === b.strides[i]);
 
 /**
- * Records every primitive executed while it is installed: an interceptor at the dispatch
- * point, with the symbolic backend as the default backend so nothing is computed. Values are
+ * Records every primitive executed on traced values while it is installed: an interceptor at
+ * the dispatch point; traced values live on the symbolic backend, which computes nothing. Values are
  * keyed by tensor id (aliases share one); a tensor whose id is unknown (an `assign` gives a
  * new id) is found by its buffer and layout among the values recorded on that buffer.
  * Tensors of other backends that reach an op (closed over by the function) become constants.
@@ -46,15 +53,20 @@ export class Recorder implements Interceptor {
   #fuse: (call: PrimitiveCall) => boolean;
 
   constructor(opts: TraceOptions = {}) {
-    this.#fuse = opts.fuse ?? (() => true);
+    this.#fuse = opts.fuse ?? defaultFuse;
   }
 
-  /** Runs fn with this recorder installed and the symbolic backend as default. */
+  /**
+   * Runs fn with this recorder installed. The default backend stays the eager one: ops whose
+   * inputs are all known (creation ops, JS numbers, ops on closed-over tensors) compute at
+   * trace time and reach the graph as constants where they meet a traced value, so tables a
+   * module caches during a trace (RoPE) are ordinary tensors, usable after it.
+   */
   run<R>(fn: () => R): R {
     pushInterceptor(this);
     active++;
     try {
-      return withBackend(SYMBOLIC, fn);
+      return fn();
     } finally {
       active--;
       popInterceptor(this);
@@ -83,14 +95,16 @@ export class Recorder implements Interceptor {
   }
 
   adopt(inputs: readonly Tensor[]): readonly Tensor[] {
-    if (inputs.every((t) => isSymbolic(t.storage.buffer) || t.isDisposed)) return inputs;
+    // All known: the op computes now. All traced: nothing to do.
+    if (!inputs.some((t) => isSymbolic(t.storage.buffer)) || inputs.every((t) => isSymbolic(t.storage.buffer) || t.isDisposed)) return inputs;
     return inputs.map((t) => {
       if (isSymbolic(t.storage.buffer) || t.isDisposed) return t;
       let c = this.#adopted.get(t.id);
       if (!c) {
         // Known at trace time: its current data becomes a constant of the graph.
         const data = t.data();
-        c = apply({ op: "constant", data, shape: t.shape, dtype: t.dtype }, []).keep();
+        c = new Tensor(new Storage(symbolicBackend, new SymbolicBuffer(t.dtype, data.length, data)), t.dtype, { shape: t.shape, strides: contiguousStrides(t.shape), offset: 0 }).keep();
+        this.constants.push({ value: this.#value(c), data });
         this.#adopted.set(t.id, c);
       }
       return c;
@@ -98,6 +112,7 @@ export class Recorder implements Interceptor {
   }
 
   record(call: PrimitiveCall, inputs: readonly Tensor[], output: Tensor): void {
+    if (!isSymbolic(output.storage.buffer)) return; // computed at trace time
     if (call.op === "constant") {
       const v = this.#value(output);
       this.constants.push({ value: v, data: call.data });

@@ -1,0 +1,128 @@
+import { partition, type Param, type State, type Transform } from "@equigrad/optim";
+import { compile, setBackend, fromTypedArray, tidy } from "@equigrad/tensor";
+import { describe, expect, it } from "vitest";
+import { resolveConfig } from "../src/config/load.js";
+import type { ConfigInput } from "../src/config/schema.js";
+import { createModel } from "../src/train/model.js";
+import { optimizerTable } from "../src/train/optimizer-table.js";
+import { batchSpecs, longLived, tracedStep } from "../src/train/onnx-step.js";
+import { trainStep } from "../src/train/step.js";
+
+setBackend("wasm");
+
+const LR = 3e-3;
+const B = 2;
+const T = 16;
+/** Deterministic token batches (a different one each step). */
+const tokens = (step: number, shift: number) => Int32Array.from({ length: B * T }, (_, i) => (i * 37 + step * 101 + shift) % 256);
+
+function setup(input: ConfigInput) {
+  const { config } = resolveConfig({ seed: 7, optim: { table: "adamw", lr: LR, schedule: { kind: "wsd", warmupSteps: 2 } }, train: { steps: 8, batchSize: B, seqLen: T }, ...input });
+  const { model } = createModel(config, 256);
+  const params: Param[] = model.namedParameters();
+  const optimizer = partition(optimizerTable(config, params), params) as Transform<State>;
+  return { config, model, params, optimizer, state: optimizer.init(params) };
+}
+
+/**
+ * How far the compiled parameters are from the eager ones: the largest elementwise |a − b|, and
+ * the largest relative L2 distance ‖a − b‖ / ‖b − b₀‖ of a tensor's change from its initial value b₀.
+ */
+function distance(a: readonly Param[], b: readonly Param[], init: readonly number[][], far: number): { maxAbs: number; relChange: number; path: string; farFraction: number } {
+  let out = { maxAbs: 0, relChange: 0, path: "", farFraction: 0 };
+  let farCount = 0;
+  let total = 0;
+  a.forEach((p, i) => {
+    const x = p.value.toArray();
+    const y = b[i]!.value.toArray();
+    let d2 = 0;
+    let c2 = 0;
+    let maxAbs = 0;
+    x.forEach((v, j) => {
+      d2 += (v - y[j]!) ** 2;
+      c2 += (y[j]! - init[i]![j]!) ** 2;
+      maxAbs = Math.max(maxAbs, Math.abs(v - y[j]!));
+      if (Math.abs(v - y[j]!) > far) farCount++;
+    });
+    total += x.length;
+    const rel = Math.sqrt(d2 / Math.max(c2, 1e-30));
+    if (rel > out.relChange) out = { ...out, relChange: rel, path: p.path };
+    out.maxAbs = Math.max(out.maxAbs, maxAbs);
+  });
+  out.farFraction = farCount / total;
+  return out;
+}
+
+async function compare(input: ConfigInput, steps: number, stepsPerCall = 1) {
+  const eager = setup(input);
+  const compiled = setup(input);
+  const clip = eager.config.optim.clipGradNorm;
+  const init = eager.params.map((p) => p.value.toArray());
+  const eagerLoss: number[] = [];
+  let state = eager.state;
+  for (let s = 0; s < steps; s++) {
+    const out = tidy(() => trainStep(eager.model, eager.params, eager.optimizer, state, [{ input: fromTypedArray(tokens(s, 0), [B, T], "int32"), target: fromTypedArray(tokens(s, 1), [B, T], "int32") }], clip));
+    state = out.state;
+    eagerLoss.push(out.loss);
+  }
+  const c = await compile(tracedStep(compiled.model, compiled.params, compiled.optimizer, clip), {
+    tensors: longLived(compiled.params, compiled.state), batch: batchSpecs(1, B, T), host: compiled.state, threads: 2, stepsPerCall,
+  });
+  const losses: number[] = [];
+  for (let s = 0; s < steps; s += stepsPerCall) {
+    const out = await c.run(Array.from({ length: stepsPerCall }, (_, k) => [tokens(s + k, 0), tokens(s + k, 1)]));
+    losses.push(...out.loss!.map((l) => l[0]!));
+  }
+  await c.release();
+  return { distance: distance(compiled.params, eager.params, init, 0.03 * LR * steps), eagerLoss, losses, lifted: c.lifted };
+}
+
+/*
+ * Tolerance. ORT's MLAS kernels sum in other orders than the wasm kernels and fuse differently,
+ * so every op differs at float32 rounding (~1e-7 relative); losses then agree to ~1e-6. AdamW
+ * divides by √v: an element whose exact gradient is zero or at the noise floor (attention key
+ * biases: softmax ignores a per-row shift, so their true gradient is 0) gets an update of size
+ * ~lr whose direction is decided by rounding noise. So: losses agree to 1e-4 absolute; at most
+ * 1 in 10⁴ parameter elements differs by more than 3% of the summed step sizes (lr · steps),
+ * and none by more than lr · steps (measured: gpt-tiny max 8e-5 with none beyond 3.6e-4;
+ * llama-small a few noise-floor elements up to 2.2e-3).
+ */
+function expectClose(r: Awaited<ReturnType<typeof compare>>, steps: number) {
+  r.losses.forEach((l, i) => expect(Math.abs(l - r.eagerLoss[i]!), `loss of step ${i + 1}`).toBeLessThan(1e-4));
+  expect(r.distance.farFraction).toBeLessThan(1e-4);
+  expect(r.distance.maxAbs).toBeLessThan(LR * steps);
+}
+
+describe("compiled training steps equal eager wasm steps", () => {
+  it("gpt-tiny, AdamW, 4 steps", async () => {
+    const r = await compare({ model: { preset: "gpt-tiny" } }, 4);
+    expect(r.lifted).toBeGreaterThan(0);
+    expectClose(r, 4);
+  });
+
+  it("llama-small (full size), AdamW, 2 steps", async () => {
+    const r = await compare({ model: { preset: "llama-small" } }, 2);
+    expectClose(r, 2);
+  });
+
+  it("moe-small (full size; eager routes on the host, the compiled step densely), AdamW, 2 steps", async () => {
+    expectClose(await compare({ model: { preset: "moe-small" } }, 2), 2);
+  });
+});
+
+describe("K steps per call", () => {
+  it("a 3-step Loop equals 3 single compiled steps (gpt-tiny)", async () => {
+    const one = await compare({ model: { preset: "gpt-tiny" } }, 6, 1);
+    const three = await compare({ model: { preset: "gpt-tiny" } }, 6, 3);
+    three.losses.forEach((l, i) => expect(Math.abs(l - one.losses[i]!)).toBeLessThan(1e-5));
+    expectClose(three, 6);
+  });
+});
+
+describe("providers", () => {
+  it("asking for cuda where it is not installed names what is missing and how to install it", async () => {
+    const m = setup({ model: { preset: "gpt-tiny" } });
+    const c = compile(tracedStep(m.model, m.params, m.optimizer, 1), { tensors: longLived(m.params, m.state), batch: batchSpecs(1, B, T), host: m.state, provider: "cuda" });
+    await expect(c).rejects.toThrow(/CUDA execution provider.*(not installed|failed to load).*ONNXRUNTIME_NODE_INSTALL=cuda12/s);
+  });
+});
