@@ -6,7 +6,10 @@ import type { Config } from "../config/schema.js";
 import { hashConfig, readMetrics, type MetricRecord } from "../run/index.js";
 import { TrainingError } from "../train/errors.js";
 import { train } from "../train/loop.js";
-import { optimizerTable } from "../train/optimizer-table.js";
+import { buildOptimizer, optimizerTable } from "../train/optimizer-table.js";
+import { useBackend } from "../train/backend.js";
+import { createModel } from "../train/model.js";
+import { tokenizerFromName } from "../tokenizers/index.js";
 import { comparePlan, type CompareOptions, type CompareRun } from "./plan.js";
 import { writeCompareReport } from "./report.js";
 
@@ -43,6 +46,7 @@ export async function compare(loaded: LoadedConfig, opts: CompareOptions, io: { 
   const dir = join(base.runDir, `compare-${hashConfig({ base: resultFields(base), plan: plan.map(({ table, variants, lrScale }) => ({ table, variants, lrScale })) }).slice(0, 12)}`);
   // Every run's config and table first: a mistake fails now, not after an hour of training.
   const configs = plan.map((r) => runConfig(base, r, dir));
+  checkTables(base, configs);
   log(`comparison of ${plan.length} runs (${base.model.preset}, ${base.train.steps} steps × ${base.train.batchSize}×${base.train.seqLen ?? "ctx"} tokens) in ${dir}`);
   const results: RunResult[] = [];
   for (const [i, r] of plan.entries()) {
@@ -89,6 +93,17 @@ function runConfig(base: Config, r: CompareRun, dir: string): LoadedConfig {
   const loaded = resolveConfig(raw, `comparison run ${r.name}`);
   optimizerTable(loaded.config);
   return loaded;
+}
+
+/** Builds every run's optimizer for the model (no state yet), so a table that does not fit fails before the first run. */
+function checkTables(base: Config, configs: readonly LoadedConfig[]): void {
+  useBackend(base);
+  const { model } = createModel(base, tokenizerFromName(base.data.tokenizer).vocabSize);
+  try {
+    for (const c of configs) buildOptimizer(c.config, model.namedParameters());
+  } finally {
+    model.dispose();
+  }
 }
 
 /** A run whose metrics reach the last step with a validation loss. */

@@ -2,6 +2,9 @@ import { PartitionError, TableError, adjustTable, buildTable, partition, type Pa
 import { ConfigError } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 
+/** Rules whose betas and eps have AdamW's meaning, so the shared optim.betas/eps are their defaults in an explicit table. */
+const ADAM_SHAPED = new Set(["adamw", "adabelief"]);
+
 /** The schedule of the config, over the run's steps. */
 export function scheduleSpec(config: Config): ScheduleSpec {
   const s = config.optim.schedule;
@@ -33,7 +36,9 @@ export function optimizerTable(config: Config, params?: readonly Param[]): Table
       });
     }
     if (o.variants && Object.keys(o.variants).length) throw new TableError([`optim.variants: variants choose among a ready table's rules; with an explicit table, write the rule into the entry instead`]);
-    const explicit = o.table.map((e) => ({ ...e, hyper: { ...common, weightDecay: o.weightDecay, ...e.hyper } })) as TableEntry[];
+    // lr, weightDecay and schedule are hyperparameters of every rule; betas and eps mean AdamW's only where the rule is Adam-shaped.
+    const shared = (rule: string) => (ADAM_SHAPED.has(rule) ? common : { lr: common.lr, schedule: common.schedule });
+    const explicit = o.table.map((e) => ({ ...e, hyper: { ...shared(e.rule), weightDecay: o.weightDecay, ...e.hyper } })) as TableEntry[];
     return adjustTable(explicit, { overrides: o.overrides, lrScale: o.lrScale });
   } catch (e) {
     if (e instanceof TableError) throw new ConfigError(e.message);
