@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Tensor } from "@equigrad/tensor";
-import { applyUpdates } from "../src/apply.js";
+import { applyUpdates, step } from "../src/apply.js";
+import { stateFromRecord, stateToRecord } from "../src/state-record.js";
 import { slotsOf, type PerParamState } from "../src/per-param.js";
 import { hybrid } from "../src/rules/hybrid.js";
 import { leftPolar } from "../src/rules/left-polar.js";
@@ -214,5 +215,30 @@ describe("hyperparameters and registry", () => {
     expect(() => rownorm({ beta: 1 })).toThrow(/beta must be in \[0, 1\)/);
     expect(() => rightPolar({ nsSteps: 0 })).toThrow(/nsSteps must be a positive integer/);
     expect(() => rownorm().init([{ path: "b", role: "bias", value: T([[1]]).reshape([1]) }])).toThrow(/'b' has shape \[1\].*adamw/);
+  });
+});
+
+describe("in the training loop", () => {
+  it("float32 parameters: in-place `step` keeps dtypes and shapes, ν is a 0-d float32 slot, and state survives a record round trip", () => {
+    for (const name of ["rownorm", "right_polar", "left_polar", "hybrid", "muon", "polargrad"]) {
+      const rule = rules.get(name)!.create({ lr: 0.01 }, { label: name, params: [] });
+      const params: Param[] = [{ path: "a.weight", role: "embed", value: T(R.randMat(6, 10, 71)).cast("float32") }, { path: "e.weight", role: "moe.expert.up", value: R.stackTensor([R.randMat(4, 6, 72), R.randMat(4, 6, 73)]).cast("float32") }];
+      let state = rule.init(params);
+      for (const seed of [74, 75, 76]) {
+        const grads = { "a.weight": T(R.randMat(6, 10, seed)).cast("float32"), "e.weight": R.stackTensor([R.randMat(4, 6, seed + 10), R.randMat(4, 6, seed + 20)]).cast("float32") };
+        state = step(rule, params, grads, state).state;
+      }
+      expect(params.every((p) => p.value.dtype === "float32" && p.value.toArray().every(Number.isFinite))).toBe(true);
+      const rec = stateToRecord(state);
+      expect(rec.count).toBe(3);
+      if (name !== "rownorm" && name !== "muon") {
+        const nu = rec["a.weight/nu"] as Tensor;
+        expect(nu.shape).toEqual([]);
+        expect(nu.dtype).toBe("float32");
+        expect(nu.item()).toBeGreaterThan(0);
+      }
+      const back = stateToRecord(stateFromRecord(rule, params, rec));
+      for (const [k, v] of Object.entries(rec)) expect(typeof v === "number" ? back[k] : (back[k] as Tensor).toArray()).toEqual(typeof v === "number" ? v : v.toArray());
+    }
   });
 });
