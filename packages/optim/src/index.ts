@@ -20,6 +20,7 @@ export { lmoDirection, LMO_NAMES, type LmoName, type LmoOptions } from "./rules/
 export { root, ROOT_DEFAULTS, ROOT_SCALES, type RootOptions, type RootScale } from "./rules/root.js";
 export { spectra, SPECTRA_DEFAULTS, SPECTRA_MODES, SPECTRA_DECAYS, type SpectraOptions, type SpectraState } from "./rules/spectra.js";
 export { spectralClip, spectralNormalize } from "./rules/spectral-clip.js";
+export { swan, gradNorm, SWAN_DEFAULTS, SWAN_IMPLS, type SwanOptions } from "./rules/swan.js";
 export { clipByGlobalNorm, clipGradNorm, globalNorm } from "./clip.js";
 export { constant, cosine, linearWarmup, schedule, wsd, type Schedule, type ScheduleSpec } from "./schedules.js";
 export { readHyper, type Hyper } from "./hyper.js";

@@ -139,7 +139,7 @@ describe("SPECTRA wrapper (float64)", () => {
     expect(SPECTRA_DEFAULTS).toMatchObject({ c: 1, nsSteps: 10, cPre: 0 });
     expect(() => wrap({})).toThrow(/spectra: 'base' must be \{ rule/);
     expect(() => wrap({ base: { rule: "adam" } })).toThrow(/base rule 'adam' is not registered; known: adamw, sgd/);
-    const custom = rules.clone().register("mine", { create: (h) => adamw(h) });
+    const custom = rules.clone().register("mine", { create: (h: Hyper) => adamw(h) });
     expect(() => spectra({ base: { rule: "mine", hyper: { lr: 1 } } }, { registry: custom })).toThrow(/give base.hyper.weightDecay explicitly for 'mine'/);
     // A built-in base without weightDecay gets its default (AdamW: 1e-2), so mode none reproduces it.
     const a = updatesOf(wrap({ base: { rule: "adamw", hyper: { lr: 0.1 } }, mode: "none" }), ps, [{ w: noise(6, 52) }]).updates[0]!.w!;

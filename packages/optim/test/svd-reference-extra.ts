@@ -72,5 +72,8 @@ export function mapSingular(a: Mat, f: (s: number) => number): Mat {
   return u.map((ur) => v.map((vr) => ur.reduce((acc, x, k) => acc + x * f(s[k]!) * vr[k]!, 0)));
 }
 
-/** polar(A) = UVᵀ over the nonzero singular values. */
-export const polarRef = (a: Mat): Mat => mapSingular(a, (s) => (s > 1e-300 ? 1 : 0));
+/** polar(A) = UVᵀ over the nonzero singular values (those above 1e-10·σ_max; below is roundoff). */
+export function polarRef(a: Mat): Mat {
+  const top = svd(a).s[0]!;
+  return mapSingular(a, (s) => (s > 1e-10 * top ? 1 : 0));
+}

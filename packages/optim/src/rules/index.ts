@@ -12,6 +12,7 @@ import { adabelief } from "./adabelief.js";
 import { scion } from "./scion.js";
 import { root } from "./root.js";
 import { spectra } from "./spectra.js";
+import { swan } from "./swan.js";
 
 /** The default registry that `partition` looks rule names up in. */
 export const rules = new RuleRegistry()
@@ -28,4 +29,5 @@ export const rules = new RuleRegistry()
   .register("scion", { create: (hyper) => scion(hyper) })
   .register("root", { ranks: [2, 3], create: (hyper) => root(hyper) })
   // The wrapped rule is looked up in this same registry.
-  .register("spectra", { create: (hyper, ctx) => spectra(hyper, { registry: rules, ctx }) });
+  .register("spectra", { create: (hyper, ctx) => spectra(hyper, { registry: rules, ctx }) })
+  .register("swan", { ranks: [2, 3], create: (hyper) => swan(hyper) });
