@@ -1,5 +1,6 @@
 import { expect, it } from "vitest";
 import { tensor, withBackend, type Tensor } from "@equigrad/tensor";
+import { gramNewtonSchulz, newtonSchulz } from "../src/linalg/index.js";
 import { rules } from "../src/rules/index.js";
 import * as R from "./reference-linalg.js";
 
@@ -43,4 +44,13 @@ it("wasm matches reference in float32 for every core rule", () => {
     expect(b.every(Number.isFinite)).toBe(true);
     expect(err / scale, `${name} ${JSON.stringify(h)}`).toBeLessThan(1e-4); // observed 1e-7 to 3e-5
   }
+});
+
+it("T12 on wasm: NS(Gᵀ) == NS(G)ᵀ bit for bit (float32, NS and Gram NS)", () => {
+  withBackend("wasm", () => {
+    const g = tensor(Float32Array.from(R.randMat(1, 24 * 40, 9)[0]!), { shape: [24, 40], dtype: "float32" });
+    for (const f of [newtonSchulz, gramNewtonSchulz]) {
+      for (const x of [g, g.transpose().contiguous()]) expect(f(x.transpose()).toArray()).toEqual(f(x).transpose().contiguous().toArray());
+    }
+  });
 });

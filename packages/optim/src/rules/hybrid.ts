@@ -9,7 +9,7 @@ import { SPECTRAL_MODES, type SpectralOptions, type SpectralSettings } from "./r
 
 export interface HybridOptions extends SpectralOptions {
   order?: "row_then_polar" | "polar_then_row";
-  /** Polar through the left Gram (routers). */
+  /** Polar through the left Gram (routers). invsqrt only: Gram NS always iterates on the small Gram. */
   left?: boolean;
 }
 
