@@ -85,9 +85,15 @@ const Checkpoint = z.strictObject({
 });
 
 const Backend = z.strictObject({
-  name: z.enum(["wasm", "reference"]).default("wasm"),
-  /** Threads for the wasm backend (default: all cores). Results do not depend on it. */
+  /** "onnx": each training step is traced once, compiled to an ONNX model and run by ONNX Runtime; eval and sampling stay eager on wasm. */
+  name: z.enum(["wasm", "reference", "onnx"]).default("wasm"),
+  /** Threads for the wasm backend (default: all cores), and ONNX Runtime's intra-op threads. Results do not depend on it. */
   threads: z.number().int().positive().optional(),
+  // The two fields below are optional (absent, not defaulted) so that configs without them keep their hash.
+  /** ONNX Runtime execution provider for backend "onnx" (default "cpu"); "cuda" needs CUDA 12 + cuDNN 9 and ONNXRUNTIME_NODE_INSTALL=cuda12. */
+  provider: z.enum(["cpu", "cuda", "webgpu"]).optional(),
+  /** Training steps per ONNX Runtime call for backend "onnx" (an ONNX Loop over K batches; default 1). */
+  stepsPerCall: z.number().int().positive().optional(),
 });
 
 export const ConfigSchema = z.strictObject({

@@ -18,6 +18,7 @@ import { createRunDir, openMetrics } from "../run/index.js";
 import { writeRunReport } from "./report.js";
 import { sampleTokens } from "./sample.js";
 import { evaluate, trainStep, type Batch } from "./step.js";
+import { OnnxSteps } from "./onnx-train.js";
 
 export interface TrainOptions {
   /** Continue from the newest complete checkpoint of the run directory. */
@@ -149,14 +150,18 @@ export async function train(loaded: LoadedConfig, opts: TrainOptions = {}): Prom
     log(`checkpoint ${saved} (${Math.round(performance.now() - t0)} ms)`);
   };
 
+  // backend "onnx": the step is compiled once and run by ONNX Runtime (onnx-train.ts).
+  const onnx = config.backend.name === "onnx" ? await OnnxSteps.create(config, model, params, optimizer, state, micro, seqLen) : null;
   for (let step = start + 1; step <= config.train.steps; step++) {
     const t0 = performance.now();
     // Per-entry update RMS and ν on logging steps only (a squared sum per parameter and a host read per entry).
-    optimizer.arm(step % config.train.logEvery === 0 || step === config.train.steps);
-    const out = tidy(() => {
-      const batches: Batch[] = Array.from({ length: config.train.gradAccum }, () => loader.next());
-      return trainStep(model, params, optimizer, state, batches, config.optim.clipGradNorm);
-    });
+    optimizer.arm(!onnx && (step % config.train.logEvery === 0 || step === config.train.steps));
+    const out = onnx
+      ? await onnx.step(() => loader.next())
+      : tidy(() => {
+          const batches: Batch[] = Array.from({ length: config.train.gradAccum }, () => loader.next());
+          return trainStep(model, params, optimizer, state, batches, config.optim.clipGradNorm);
+        });
     state = out.state;
     if (!Number.isFinite(out.loss) || !Number.isFinite(out.gradNorm)) {
       // Step k's loss is that of the parameters after step k-1: when it is not finite, a checkpoint of step k-1 holds them.
@@ -172,7 +177,7 @@ export async function train(loaded: LoadedConfig, opts: TrainOptions = {}): Prom
     trainLoss = out.loss;
     ema = ema === null ? out.loss : 0.9 * ema + 0.1 * out.loss;
     stepsDone = step;
-    const last = step === config.train.steps || (config.train.maxSeconds > 0 && progress.elapsed >= config.train.maxSeconds);
+    const last = step === config.train.steps || (config.train.maxSeconds > 0 && progress.elapsed >= config.train.maxSeconds && (!onnx || onnx.settled));
     const record: Record<string, number | Record<string, number>> = {
       step,
       loss: out.loss,
@@ -212,6 +217,7 @@ export async function train(loaded: LoadedConfig, opts: TrainOptions = {}): Prom
     if (last) break;
   }
   progress.done();
+  await onnx?.release();
 
   const seconds = secondsBefore + progress.elapsed;
   const prompt = tokenizer.encode(config.sample.prompt);

@@ -1,0 +1,78 @@
+import type { Param, State, Transform } from "@equigrad/optim";
+import { compile, type CompiledStep } from "@equigrad/tensor";
+import type { Transformer } from "@equigrad/models";
+import { ConfigError } from "../config/load.js";
+import type { Config } from "../config/schema.js";
+import { batchSpecs, longLived, tracedStep } from "./onnx-step.js";
+import type { Batch, StepOutcome } from "./step.js";
+
+/**
+ * Training steps on ONNX Runtime for `backend.name: "onnx"`: the step of step.ts is traced
+ * and compiled once (compile() in @equigrad/tensor), and each call runs `stepsPerCall` steps.
+ * ORT computes in a worker thread, so while a call runs the event loop stays free (progress,
+ * data, checkpoint IO). Results come back one step at a time as the eager loop expects them;
+ * parameters and optimizer state are written back to the model's tensors after each call, so
+ * eval, sampling and checkpoints read them unchanged.
+ */
+export class OnnxSteps<S extends State> {
+  #queue: { loss: number; gradNorm: number }[] = [];
+
+  private constructor(
+    private readonly compiled: CompiledStep<S>,
+    readonly stepsPerCall: number,
+    private readonly gradAccum: number,
+  ) {}
+
+  static async create<S extends State>(config: Config, model: Transformer, params: readonly Param[], optimizer: Transform<S>, state: S, micro: number, seqLen: number): Promise<OnnxSteps<S>> {
+    const k = config.backend.stepsPerCall ?? 1;
+    if (config.model.dropout > 0) throw new ConfigError(`backend "onnx" does not run dropout yet (model.dropout ${config.model.dropout}): set model.dropout 0 or use backend "wasm"`);
+    const bad = [["train.steps", config.train.steps], ["eval.every", config.eval.every], ["checkpoint.every", config.checkpoint.every]].filter(([, v]) => (v as number) % k !== 0);
+    if (k > 1 && bad.length) {
+      throw new ConfigError(`backend.stepsPerCall ${k}: ${bad.map(([n, v]) => `${n} (${v})`).join(", ")} must be multiples of it, so that eval and checkpoints see the parameters of their own step`);
+    }
+    const compiled = await compile(tracedStep(model, params, optimizer, config.optim.clipGradNorm), {
+      tensors: longLived(params, state),
+      batch: batchSpecs(config.train.gradAccum, micro, seqLen),
+      host: state,
+      stepsPerCall: k,
+      provider: config.backend.provider ?? "cpu",
+      ...(config.backend.threads !== undefined ? { threads: config.backend.threads } : {}),
+    });
+    return new OnnxSteps(compiled, k, config.train.gradAccum);
+  }
+
+  /** Whether the parameters are those of the last step returned (no steps of a call are still queued). */
+  get settled(): boolean {
+    return this.#queue.length === 0;
+  }
+
+  /**
+   * The next step's outcome; runs a call of K steps when none is queued. `next()` gives one
+   * micro-batch (the loader's order, as the eager loop draws them).
+   */
+  async step(next: () => Batch): Promise<StepOutcome<S>> {
+    if (this.#queue.length === 0) {
+      const batches = Array.from({ length: this.stepsPerCall }, () => {
+        const mbs = Array.from({ length: this.gradAccum }, next);
+        const cat = (pick: (b: Batch) => Int32Array) => {
+          const parts = mbs.map(pick);
+          const out = new Int32Array(parts.reduce((a, p) => a + p.length, 0));
+          let o = 0;
+          for (const p of parts) out.set(p, (o += p.length) - p.length);
+          return out;
+        };
+        const feeds = [cat((b) => b.input.data() as Int32Array), cat((b) => b.target.data() as Int32Array)];
+        for (const b of mbs) b.input.dispose(), b.target.dispose();
+        return feeds;
+      });
+      const out = await this.compiled.run(batches);
+      for (let s = 0; s < this.stepsPerCall; s++) this.#queue.push({ loss: out.loss![s]![0]!, gradNorm: out.grad_norm![s]![0]! });
+    }
+    const r = this.#queue.shift()!;
+    return { ...r, state: this.compiled.host };
+  }
+
+  release(): Promise<void> {
+    return this.compiled.release();
+  }
+}

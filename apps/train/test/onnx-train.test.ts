@@ -1,0 +1,36 @@
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { tempDirs } from "./fixtures/tmp.js";
+import { tinyConfig, writeCorpus } from "./fixtures/train/setup.js";
+import { metricsOf } from "./fixtures/train/read.js";
+import { train } from "../src/train/loop.js";
+import { ConfigError } from "../src/config/load.js";
+
+const tmp = tempDirs("onnx-train");
+
+describe('train with backend "onnx"', () => {
+  it("follows the wasm backend's loss curve (float32 noise), evaluates, checkpoints and samples; K = 2 steps per call too", async () => {
+    const root = tmp();
+    const corpus = writeCorpus(join(root, "data"));
+    const extra = { train: { steps: 6, batchSize: 4, gradAccum: 2 }, eval: { every: 2 }, checkpoint: { every: 2 } } as const;
+    const wasm = await train(tinyConfig(root, corpus, { name: "wasm", ...extra }), { log: null });
+    const onnx = await train(tinyConfig(root, corpus, { name: "onnx", ...extra, backend: { name: "onnx", threads: 1 } }), { log: null });
+    const k2 = await train(tinyConfig(root, corpus, { name: "k2", ...extra, backend: { name: "onnx", threads: 1, stepsPerCall: 2 } }), { log: null });
+    const mw = metricsOf(wasm.runDir);
+    for (const run of [onnx, k2]) {
+      const m = metricsOf(run.runDir);
+      expect(m.map((r) => r.step)).toEqual([1, 2, 3, 4, 5, 6]);
+      m.forEach((r, i) => expect(Math.abs((r.loss as number) - (mw[i]!.loss as number)), `loss of step ${i + 1}`).toBeLessThan(1e-4));
+      expect(Math.abs(run.valLoss - wasm.valLoss)).toBeLessThan(1e-4);
+      expect(run.sample.length).toBeGreaterThan(0);
+    }
+    expect(metricsOf(onnx.runDir)[5]!.loss).not.toBe(metricsOf(onnx.runDir)[0]!.loss);
+  });
+
+  it("stepsPerCall must divide the step count and the eval and checkpoint cadence", async () => {
+    const root = tmp();
+    const corpus = writeCorpus(join(root, "data"));
+    await expect(train(tinyConfig(root, corpus, { backend: { name: "onnx", stepsPerCall: 4 } }), { log: null })).rejects.toThrow(ConfigError);
+    await expect(train(tinyConfig(root, corpus, { name: "x", backend: { name: "onnx", stepsPerCall: 4 } }), { log: null })).rejects.toThrow(/train.steps \(6\), eval.every \(3\), checkpoint.every \(3\) must be multiples/);
+  });
+});
