@@ -66,6 +66,14 @@ describe("train compare", () => {
     expect(again.runs.map((r) => r.valLoss)).toEqual(first.runs.map((r) => r.valLoss));
     expect(statSync(join(first.dir, "adamw-lr1", "metrics.jsonl")).mtimeMs).toBe(mtime);
     expect(existsSync(join(first.dir, "adamw-lr1", "report.md"))).toBe(true);
+
+    // A larger plan on the same config (another table) shares the folder and trains only what is new.
+    const more = await compare(loaded, { tables: ["symmetry", "muon"] }, { log: null });
+    expect(more.dir).toBe(first.dir);
+    expect(more.runs.map((r) => [r.name, r.status])).toEqual([
+      ["symmetry-lr1", "finished before"],
+      ["muon-lr1", "trained"],
+    ]);
   });
 });
 

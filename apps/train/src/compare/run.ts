@@ -34,16 +34,16 @@ export interface CompareResult {
 /**
  * Trains the config once per (table, variant, lr scale) with the same model, data, seed and
  * token budget, each in `<runDir>/compare-<hash>/<run>`, and writes the comparison there
- * (compare.md, val_loss.svg, results.json) after every run. The hash covers the config and the
- * plan, so rerunning the same comparison finds its folder: finished runs are skipped and an
- * interrupted one resumes from its newest checkpoint. A run that diverges is recorded as such
+ * (compare.md, val_loss.svg, results.json: the runs of this plan) after every run. The folder is
+ * named by the shared config (compareHash), so rerunning finds it: finished runs are skipped and
+ * an interrupted one resumes from its newest checkpoint. A run that diverges is recorded as such
  * and the comparison goes on.
  */
 export async function compare(loaded: LoadedConfig, opts: CompareOptions, io: { log?: ((line: string) => void) | null } = {}): Promise<CompareResult> {
   const log = io.log === undefined ? (l: string) => process.stderr.write(`${l}\n`) : io.log ?? (() => {});
   const plan = comparePlan(opts);
   const base = loaded.config;
-  const dir = join(base.runDir, `compare-${hashConfig({ base: resultFields(base), plan: plan.map(({ table, variants, lrScale }) => ({ table, variants, lrScale })) }).slice(0, 12)}`);
+  const dir = join(base.runDir, `compare-${compareHash(base)}`);
   // Every run's config and table first: a mistake fails now, not after an hour of training.
   const configs = plan.map((r) => runConfig(base, r, dir));
   checkTables(base, configs);
@@ -75,6 +75,18 @@ export async function compare(loaded: LoadedConfig, opts: CompareOptions, io: { 
     writeCompareReport(dir, base, results, plan.length);
   }
   return { dir, runs: results };
+}
+
+/**
+ * Names the comparison folder: the result fields of the shared config, without what the runs set
+ * themselves (table, variants, lr scale). So comparisons of one model and budget share a folder,
+ * and a later, larger plan (more tables or lrs, or runs split over several processes) reuses every
+ * run already finished there.
+ */
+export function compareHash(base: Config): string {
+  const fields = resultFields(base) as { optim: Record<string, unknown> };
+  const { table: _t, variants: _v, lrScale: _l, ...optim } = fields.optim;
+  return hashConfig({ ...fields, optim }).slice(0, 12);
 }
 
 /** The config of one run: the base with its table, variants and lr scale, named and placed in the comparison folder. */
