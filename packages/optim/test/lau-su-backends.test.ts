@@ -1,5 +1,5 @@
 import { expect, it } from "vitest";
-import { tensor, withBackend, type Tensor } from "@equigrad/tensor";
+import { tensor, trace, withBackend, type Tensor } from "@equigrad/tensor";
 import { gramNewtonSchulz, newtonSchulz } from "../src/linalg/index.js";
 import { rules } from "../src/rules/index.js";
 import * as R from "./reference-linalg.js";
@@ -53,4 +53,27 @@ it("T12 on wasm: NS(Gᵀ) == NS(G)ᵀ bit for bit (float32, NS and Gram NS)", ()
       for (const x of [g, g.transpose().contiguous()]) expect(f(x.transpose()).toArray()).toEqual(f(x).transpose().contiguous().toArray());
     }
   });
+});
+
+it("every core rule's update traces into a graph (tensor ops only, no host reads)", () => {
+  const cases: [string, Record<string, unknown>, number[], unknown?][] = [
+    ["rownorm", { center: true }, [12, 20]], ["right_polar", {}, [20, 12]], ["right_polar", { impl: "invsqrt" }, [20, 12]],
+    ["left_polar", {}, [6, 20]], ["hybrid", {}, [2, 6, 8]], ["muon", { orientation: "gpt_oss_gate_up_pair" }, [2, 6, 8]],
+    ["muon", {}, [12, 20], { heads: { heads: 3, headDim: 4, kind: "q" } }], ["polargrad", { polarFirst: true }, [12, 20]],
+  ];
+  const spec = (shape: number[]) => ({ shape, dtype: "float32" as const });
+  for (const [name, h, shape, meta] of cases) {
+    const rule = rules.get(name)!.create(h, { label: name, params: [] });
+    const tr = trace((p, g, m) => {
+      const params = [{ path: "w", role: "x", value: p!, meta }];
+      const st = rule.init(params) as unknown as Record<string, Record<string, Tensor>>;
+      const slots = { ...st.w! };
+      slots[Object.keys(slots).find((k) => k !== "nu")!] = m!; // the momentum slot is a graph input
+      const [u, s] = rule.update({ w: g! }, { ...st, w: slots } as never, params);
+      return { u: u.w!, ...(s as unknown as Record<string, Record<string, Tensor>>).w! };
+    }, [spec(shape), spec(shape), spec(shape)]);
+    expect(tr.graph.nodes.length, name).toBeGreaterThan(10);
+  }
+  // Negative control: a host read inside the traced function fails.
+  expect(() => trace((x) => x!.mul(x!.sum().item()), [spec([2, 2])])).toThrow();
 });
