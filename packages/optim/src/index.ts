@@ -21,6 +21,7 @@ export { root, ROOT_DEFAULTS, ROOT_SCALES, type RootOptions, type RootScale } fr
 export { spectra, SPECTRA_DEFAULTS, SPECTRA_MODES, SPECTRA_DECAYS, type SpectraOptions, type SpectraState } from "./rules/spectra.js";
 export { spectralClip, spectralNormalize } from "./rules/spectral-clip.js";
 export { swan, gradNorm, SWAN_DEFAULTS, SWAN_IMPLS, type SwanOptions } from "./rules/swan.js";
+export { lanton, LANTON_DEFAULTS, LANTON_LMOS, type LantonOptions, type LantonLmo } from "./rules/lanton.js";
 export { clipByGlobalNorm, clipGradNorm, globalNorm } from "./clip.js";
 export { constant, cosine, linearWarmup, schedule, wsd, type Schedule, type ScheduleSpec } from "./schedules.js";
 export { readHyper, type Hyper } from "./hyper.js";

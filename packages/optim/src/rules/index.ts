@@ -13,6 +13,7 @@ import { scion } from "./scion.js";
 import { root } from "./root.js";
 import { spectra } from "./spectra.js";
 import { swan } from "./swan.js";
+import { lanton } from "./lanton.js";
 
 /** The default registry that `partition` looks rule names up in. */
 export const rules = new RuleRegistry()
@@ -30,4 +31,5 @@ export const rules = new RuleRegistry()
   .register("root", { ranks: [2, 3], create: (hyper) => root(hyper) })
   // The wrapped rule is looked up in this same registry.
   .register("spectra", { create: (hyper, ctx) => spectra(hyper, { registry: rules, ctx }) })
-  .register("swan", { ranks: [2, 3], create: (hyper) => swan(hyper) });
+  .register("swan", { ranks: [2, 3], create: (hyper) => swan(hyper) })
+  .register("lanton", { create: (hyper) => lanton(hyper) });
