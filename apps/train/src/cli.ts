@@ -11,6 +11,7 @@ import { TrainingError } from "./train/errors.js";
 import { train } from "./train/loop.js";
 import { evalCommand, prepareCommand, sampleCommand } from "./commands.js";
 import { compareCommand } from "./compare/command.js";
+import { exportOnnxCommand } from "./commands/export-onnx.js";
 
 const collect = (v: string, all: string[]) => [...all, v];
 
@@ -50,6 +51,15 @@ program
   .option("--top-k <k>", "sample among the k most likely tokens (0: all)", (v) => Number(v), 40)
   .option("--seed <n>", "sampling seed", (v) => Number(v), 0)
   .action(sampleCommand);
+
+program
+  .command("export-onnx")
+  .description("write a checkpoint's inference graph (tokens → logits, forward only) as a standalone .onnx file")
+  .argument("<run>", "run directory or checkpoint folder")
+  .option("--out <file>", "output file (default: <checkpoint>/model.onnx)")
+  .option("--batch <n>", "sequences per call (shapes are static)", (v) => Number(v), 1)
+  .option("--seq-len <n>", "tokens per sequence (default: the run's train.seqLen or the context length)", (v) => Number(v))
+  .action(exportOnnxCommand);
 
 program
   .command("prepare")

@@ -21,7 +21,7 @@ function locate(target: string): { ckpt: string; loaded: LoadedConfig } {
   return { ckpt, loaded: resolveConfig(JSON.parse(readFileSync(configPath, "utf8")), `config ${configPath}`) };
 }
 
-function restore(target: string) {
+export function restore(target: string) {
   const { ckpt, loaded } = locate(target);
   useBackend(loaded.config);
   const tokenizer = tokenizerFromName(loaded.config.data.tokenizer);
