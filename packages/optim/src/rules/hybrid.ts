@@ -5,7 +5,7 @@ import type { PerParamState } from "../per-param.js";
 import type { Transform } from "../transform.js";
 import { lauSuRule, nuScale, type Direction } from "./lau-su-momentum.js";
 import { pickCoefficients, pickModes } from "./matrix-hyper.js";
-import { SPECTRAL_MODES, type SpectralOptions, type SpectralSettings } from "./right-polar.js";
+import { SPECTRAL_MODES, type SpectralOptions, type SpectralSettings } from "./spectral.js";
 
 export interface HybridOptions extends SpectralOptions {
   order?: "row_then_polar" | "polar_then_row";

@@ -2,7 +2,7 @@ import type { Hyper } from "../hyper.js";
 import type { PerParamState } from "../per-param.js";
 import type { Transform } from "../transform.js";
 import { lauSuRule } from "./lau-su-momentum.js";
-import { readSpectral, spectralDirection, type SpectralOptions, type SpectralSettings } from "./right-polar.js";
+import { readSpectral, spectralDirection, type SpectralOptions, type SpectralSettings } from "./spectral.js";
 
 /** Defaults for routers (§1.4–1.5): invsqrt, centered, lr_router 5e-4, β 0.95, α 1, ε 1e-8, wd 0. */
 export const LEFT_POLAR_DEFAULTS = { lr: 5e-4, impl: "invsqrt", center: true } as const;
