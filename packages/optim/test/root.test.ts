@@ -88,6 +88,8 @@ describe("ROOT (float64)", () => {
     const { params, state } = run(root({ lr: 0.02 }), [param("w", "mlp.up", flat(w0), [3, 5])], gs.map((g) => ({ w: flat(g) })));
     expectClose(params[0]!.value, flat(want.w), 1e-11, 1e-14);
     expectClose(slotsOf("root", state, "w").momentum_buffer!, flat(want.buf), 1e-14, 1e-16);
+    // The per-shape table was consulted (3×5 is not in it).
+    expect(warn).toHaveBeenCalledWith(expect.stringMatching(/ROOT has no coefficients for shape 3x5/));
     warn.mockRestore();
     // Explicit triples, plain momentum, tall matrix.
     const abc = [3.4916, -4.8224, 2.1095] as const;

@@ -94,6 +94,27 @@ describe("SPECTRA wrapper (float64)", () => {
     expect(singularValues(U)[0]!).toBeGreaterThan(3 * c);
   });
 
+  it("clip over 4 steps against AdamW and H_c written by hand (float64 moments, SVD clip)", () => {
+    const [lr, wd, b1, b2, eps, c] = [0.02, 0.1, 0.8, 0.999, 1e-8, 0.7];
+    const X0 = noise(12, 70);
+    const grads = [0, 1, 2, 3].map((t) => noise(12, 71 + t));
+    let X = [...X0];
+    const m = X.map(() => 0);
+    const v = X.map(() => 0);
+    grads.forEach((g, k) => {
+      const t = k + 1;
+      g.forEach((x, i) => {
+        m[i] = b1 * m[i]! + (1 - b1) * x;
+        v[i] = b2 * v[i]! + (1 - b2) * x * x;
+      });
+      const U = mat(m.map((mi, i) => mi / (1 - b1 ** t) / (Math.sqrt(v[i]! / (1 - b2 ** t)) + eps)), 3, 4);
+      const H = flat(mapSingular(U, (s) => clipped(s, c)));
+      X = X.map((x, i) => x * (1 - lr * wd) - lr * H[i]!); // wide: s = 1
+    });
+    const got = run(wrap({ base: { rule: "adamw", hyper: { lr, weightDecay: wd, betas: [b1, b2] } }, c }), [param("w", "attn.o", X0, [3, 4])], grads.map((g) => ({ w: g })));
+    expectClose(got.params[0]!.value, X, 1e-9, 1e-12);
+  });
+
   it("warmup holds c·lr constant: threshold c/μ_t with μ_t the base schedule's multiplier", () => {
     const hyper = { lr: 0.1, weightDecay: 0, schedule: { kind: "linear-warmup", warmupSteps: 4 } };
     const ps = [param("w", "attn.q", new Array(6).fill(0), [2, 3])];

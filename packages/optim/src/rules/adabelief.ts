@@ -84,7 +84,7 @@ export function adabelief(options: AdaBeliefOptions | Hyper = {}): Transform<Per
         let u: Tensor;
         if (!h.rectify) u = m.div(vDen.sqrt().div(Math.sqrt(bc2)).add(h.eps)).mul(-lr / bc1);
         else if (rectified) u = m.div(v.sqrt().add(h.eps)).mul(-lr * r);
-        else u = m.mul(h.degeneratedToSgd ? -lr / bc1 : 0);
+        else u = h.degeneratedToSgd ? m.mul(-lr / bc1) : zerosLike(m);
         if (decay !== 0) u = p.value.mul(-decay).add(u);
         updates[p.path] = u;
         slots[p.path] = next;
