@@ -48,7 +48,7 @@ describe("train compare", () => {
     }
     // The two tables really differ (different rules on the same data).
     expect(first.runs[0]!.valLoss).not.toBe(first.runs[1]!.valLoss);
-    expect(first.runs[1]!.lrs).toMatchObject({ embed: 0.1, attn: 0.02, other: 3e-3 });
+    expect(first.runs[1]!.lrs).toMatchObject({ embed: 0.1, attn: 0.05, other: 3e-3 });
 
     const md = readFileSync(join(first.dir, "compare.md"), "utf8");
     expect(md).toMatch(/\| run \| table \| variants \| lr × \| final val loss \(nats\/token\) \| steps \| tokens \| time \(s\) \| status \|/);

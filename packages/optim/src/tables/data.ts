@@ -53,13 +53,16 @@ const muon = (lr: number, opts: { perHead: boolean; coefficients: "polar_express
 });
 
 /**
- * Learning rates for the byte-level presets (vocab 256, d 128–384, a few hundred steps): the
- * reference runs' values are for 0.6–1B models with 50k–260k vocabularies and do not carry over,
- * so the ratios follow them (MLP row-norm and experts at the Muon lr; hybrid at 2× row-norm)
- * and the sizes follow the equal-step-size argument in the README's optimizer-table section.
+ * Learning rates for the byte-level presets (vocab 256, d 128–384, runs of a few hundred steps).
+ * The reference runs' values are for 0.6–1B models with 50k–260k vocabularies and do not carry
+ * over, so only their ratios are kept (MLP row-norm and experts at the Muon lr, hybrid at 2×
+ * row-norm, one router lr for every router rule, 1-D AdamW at the AdamW lr); the sizes give
+ * early update RMS near AdamW's at its lr 3e-3 on llama-small (a row-norm step of lr moves a row
+ * of d entries by lr, RMS lr/√d ≈ 2.6e-3 for lr 0.05, d 384), as a 30-step pilot measured.
  */
-export const SYMMETRY_LR = { embed: 0.1, lmHead: 0.02, matrix: 0.02, router: 2e-3, other: 3e-3 } as const;
-export const MUON_LR = { adam: 3e-3, matrix: 0.02, other: 3e-3 } as const;
+export const SYMMETRY_LR = { embed: 0.1, lmHead: 0.05, matrix: 0.05, router: 2e-3, other: 3e-3 } as const;
+/** modded-nanogpt's Muon lr (0.05) and the AdamW lr of the baseline. */
+export const MUON_LR = { adam: 3e-3, matrix: 0.05, other: 3e-3 } as const;
 
 /** Lau & Su's default stack (OPTIMIZERS.md §1.4–1.5). */
 export const SYMMETRY: NamedTable = {
