@@ -16,7 +16,7 @@ import { swan } from "./swan.js";
 import { lanton } from "./lanton.js";
 
 /** The default registry that `partition` looks rule names up in. */
-export const rules = new RuleRegistry()
+export const rules: RuleRegistry = new RuleRegistry()
   .register("adamw", { create: (hyper) => adamw(hyper) })
   .register("sgd", { create: (hyper) => sgd(hyper) })
   .register("rownorm", { ranks: [2, 3], create: (hyper) => rownorm(hyper) })
