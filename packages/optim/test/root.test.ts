@@ -1,4 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
+import { tensor } from "@equigrad/tensor";
 import { ROOT_DEFAULTS, root, slotsOf } from "@equigrad/optim";
 import { absQuantile } from "../src/rules/quantile.js";
 import { expectClose, f64, param } from "./helpers.js";
@@ -58,6 +59,12 @@ describe("ROOT's per-matrix quantile (tensor ops only)", () => {
     const spike = noise(30, 3).map((v, i) => (i === 4 ? 1e6 : v));
     expectClose(absQuantile(f64(spike, [5, 6]), 0.9), [quantileRef(spike, 0.9)], 1e-15, 0);
     expectClose(absQuantile(f64(new Array(6).fill(0), [2, 3]), 0.9), [0], 0, 0);
+    // float32 (40 halvings): the order statistic exactly (q·(N−1) = 18 is whole), the interpolation to one ulp.
+    const x32 = noise(21, 8).map(Math.fround);
+    const t32 = (d: number[], shape: number[]) => tensor(Float32Array.from(d), { shape, dtype: "float32" });
+    expect(absQuantile(t32(x32, [3, 7]), 0.9).item()).toBe(quantileRef(x32, 0.9));
+    const y32 = noise(40, 9).map(Math.fround);
+    expect(Math.abs(absQuantile(t32(y32, [5, 8]), 0.9).item() - quantileRef(y32, 0.9))).toBeLessThan(1.2e-7);
     const a = noise(12, 5);
     const b = noise(12, 6).map((v) => v * 10);
     expectClose(absQuantile(f64([...a, ...b], [2, 3, 4]), 0.9), [quantileRef(a, 0.9), quantileRef(b, 0.9)], 0, 0);
