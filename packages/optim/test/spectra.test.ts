@@ -160,6 +160,10 @@ describe("SPECTRA wrapper (float64)", () => {
     expect(SPECTRA_DEFAULTS).toMatchObject({ c: 1, nsSteps: 10, cPre: 0 });
     expect(() => wrap({})).toThrow(/spectra: 'base' must be \{ rule/);
     expect(() => wrap({ base: { rule: "adam" } })).toThrow(/base rule 'adam' is not registered; known: adamw, sgd/);
+    // A core matrix rule as the base (Muon: default decay 0), clipped.
+    const mu = updatesOf(wrap({ base: { rule: "muon", hyper: { lr: 0.02, perHead: false } }, mode: "none" }), ps, [{ w: noise(6, 53) }]).updates[0]!.w!;
+    const muPlain = updatesOf(rules.get("muon")!.create({ lr: 0.02, perHead: false }, { label: "muon", params: ps }), ps, [{ w: noise(6, 53) }]).updates[0]!.w!;
+    expectClose(mu, muPlain, 1e-12, 1e-17);
     const custom = rules.clone().register("mine", { create: (h: Hyper) => adamw(h) });
     expect(() => spectra({ base: { rule: "mine", hyper: { lr: 1 } } }, { registry: custom })).toThrow(/give base.hyper.weightDecay explicitly for 'mine'/);
     // A built-in base without weightDecay gets its default (AdamW: 1e-2), so mode none reproduces it.

@@ -9,6 +9,11 @@ import { pickChoices } from "./choice.js";
 import { LION_DEFAULTS } from "./lion.js";
 import { ROOT_DEFAULTS } from "./root.js";
 import { SGD_DEFAULTS } from "./sgd.js";
+import { SWAN_DEFAULTS } from "./swan.js";
+import { HYBRID_DEFAULTS } from "./hybrid.js";
+import { MUON_DEFAULTS } from "./muon.js";
+import { POLARGRAD_DEFAULTS } from "./polargrad.js";
+import { ROWNORM_DEFAULTS } from "./rownorm.js";
 import { spectralClip, spectralNormalize } from "./spectral-clip.js";
 
 export const SPECTRA_MODES = ["clip", "normalize", "none"] as const;
@@ -139,6 +144,7 @@ export function spectra(options: SpectraOptions | Hyper, deps: { registry: RuleR
 /** Default decays of the built-in rules, for a base whose hyper omits weightDecay. */
 const DEFAULT_DECAY: Readonly<Record<string, number>> = {
   adamw: ADAMW_DEFAULTS.weightDecay, sgd: SGD_DEFAULTS.weightDecay, lion: LION_DEFAULTS.weightDecay, adabelief: ADABELIEF_DEFAULTS.weightDecay, root: ROOT_DEFAULTS.weightDecay,
+  swan: SWAN_DEFAULTS.weightDecay, muon: MUON_DEFAULTS.weightDecay, rownorm: ROWNORM_DEFAULTS.weightDecay, hybrid: HYBRID_DEFAULTS.weightDecay, polargrad: POLARGRAD_DEFAULTS.weightDecay,
 };
 
 /**
