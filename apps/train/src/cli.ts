@@ -75,6 +75,7 @@ program
   .option("--tables <list>", "ready optimizer tables, comma-separated", "adamw,muon,symmetry")
   .option("--router-variants <list>", "router variants for tables with a router slot (symmetry: rownorm, left, hybrid, adamw)")
   .option("--lrs <list>", "lr scales: each multiplies every lr of the table (optim.lrScale), e.g. 0.5,1,2")
+  .option("--report-only", "train nothing: write the comparison of the planned runs already finished")
   .option("--set <path=value>", "override a config field of every run (repeatable)", collect, [])
   .action(compareCommand);
 

@@ -74,6 +74,11 @@ describe("train compare", () => {
       ["symmetry-lr1", "finished before"],
       ["muon-lr1", "trained"],
     ]);
+    // --report-only: the finished runs of a plan, nothing trained.
+    const report = await compare(loaded, { tables: ["adamw", "muon", "symmetry"], lrs: [1, 2], reportOnly: true }, { log: null });
+    expect(report.runs.map((r) => r.name)).toEqual(["adamw-lr1", "muon-lr1", "symmetry-lr1"]);
+    expect(existsSync(join(first.dir, "adamw-lr2"))).toBe(false);
+    expect(readFileSync(join(first.dir, "compare.md"), "utf8")).toContain("3 of 6 runs done");
   });
 });
 

@@ -8,6 +8,8 @@ export interface CompareOptions {
   routerVariants?: readonly string[];
   /** lr scales (optim.lrScale): each multiplies every entry's lr of the table. Default [1]. */
   lrs?: readonly number[];
+  /** Train nothing: report the planned runs already finished in the folder (e.g. after runs split over processes). */
+  reportOnly?: boolean;
 }
 
 /** One training run of a comparison. */

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { tableVariants } from "@equigrad/optim";
-import { resolveConfig, resultFields, type LoadedConfig } from "../config/load.js";
+import { ConfigError, resolveConfig, resultFields, type LoadedConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { hashConfig, readMetrics, type MetricRecord } from "../run/index.js";
 import { TrainingError } from "../train/errors.js";
@@ -58,6 +58,9 @@ export async function compare(loaded: LoadedConfig, opts: CompareOptions, io: { 
     if (done) {
       log(`[${i + 1}/${plan.length}] ${r.label}: finished before, val ${done.valLoss.toFixed(4)}`);
       result = { ...r, status: "finished before", lrs, ...done };
+    } else if (opts.reportOnly) {
+      log(`[${i + 1}/${plan.length}] ${r.label}: not finished, left out of the report`);
+      continue;
     } else {
       log(`[${i + 1}/${plan.length}] ${r.label}: training`);
       try {
@@ -74,6 +77,7 @@ export async function compare(loaded: LoadedConfig, opts: CompareOptions, io: { 
     results.push(result);
     writeCompareReport(dir, base, results, plan.length);
   }
+  if (opts.reportOnly && !results.length) throw new ConfigError(`no run of this plan has finished in ${dir}`);
   return { dir, runs: results };
 }
 
