@@ -13,28 +13,34 @@ const params = (): Param[] => [
 ];
 const matrices = ["mlp.up", "attn.q", "moe.expert.up"];
 
-const cases: [string, Hyper][] = [
-  ["lion", { lr: 0.01, weightDecay: 0.1 }],
-  ["adabelief", { lr: 0.01, weightDecay: 0.1 }],
-  ["scion", { lr: 0.01, norm: "spectral", beta: 0.9 }],
-  ["root", { lr: 0.01 }],
-  ["spectra", { base: { rule: "adamw", hyper: { lr: 0.01, weightDecay: 0.1 } }, c: 0.5 }],
-  ["swan", { lr: 0.01 }],
-  ["lanton", { acknowledgeReconstruction: true, lr: 0.01 }],
+/** [rule, hyper, whether the vector parameter goes to it too (else to AdamW)]. */
+const cases: [string, Hyper, boolean][] = [
+  ["lion", { lr: 0.01, weightDecay: 0.1 }, true],
+  ["adabelief", { lr: 0.01, weightDecay: 0.1 }, true],
+  ["scion", { lr: 0.01, norm: "spectral", beta: 0.9 }, false],
+  ["scion", { lr: 0.01, beta: 0.9 }, true],
+  ["root", { lr: 0.01 }, false],
+  ["spectra", { base: { rule: "adamw", hyper: { lr: 0.01, weightDecay: 0.1 } }, c: 0.5 }, false],
+  ["spectra", { base: { rule: "lion", hyper: { lr: 0.01 } }, c: 0.5, applyTo: "all", cPre: 1, mode: "normalize" }, true],
+  ["swan", { lr: 0.01 }, false],
+  ["lanton", { acknowledgeReconstruction: true, lr: 0.01 }, false],
+  ["lanton", { acknowledgeReconstruction: true, lr: 0.01, lmo: "sign" }, true],
 ];
 
 describe("extra rules in a partition with the in-place step (float32)", () => {
   it("all seven are registered", () => {
-    for (const [name] of cases) expect(rules.get(name)).toBeDefined();
+    for (const name of ["lion", "adabelief", "scion", "root", "spectra", "swan", "lanton"]) expect(rules.get(name)).toBeDefined();
   });
 
-  for (const [rule, hyper] of cases) {
-    it(`${rule}: 3 steps keep dtype and shapes, move the weights, and the state survives a record round trip`, () => {
+  for (const [rule, hyper, vectors] of cases) {
+    it(`${rule} ${JSON.stringify(hyper)}: 3 steps keep dtype and shapes, move the weights, and the state survives a record round trip`, () => {
       const ps = params();
-      const table: TableEntry[] = [
-        { match: { roles: matrices }, rule, hyper },
-        { match: { roles: ["norm"] }, rule: "adamw", hyper: { lr: 0.01 } },
-      ];
+      const table: TableEntry[] = vectors
+        ? [{ match: { roles: [...matrices, "norm"] }, rule, hyper }]
+        : [
+            { match: { roles: matrices }, rule, hyper },
+            { match: { roles: ["norm"] }, rule: "adamw", hyper: { lr: 0.01 } },
+          ];
       const opt = partition(table, ps);
       const before = ps.map((p) => p.value.toArray());
       let state = opt.init(ps);
@@ -56,7 +62,7 @@ describe("extra rules in a partition with the in-place step (float32)", () => {
         if (typeof v === "number") expect(w).toBe(v);
         else expect((w as Tensor).toArray()).toEqual(v.toArray());
       }
-      expect(Object.keys(opt.learningRates!(state))).toEqual([rule, "adamw"]);
+      expect(Object.keys(opt.learningRates!(state))).toEqual(vectors ? [rule] : [rule, "adamw"]);
     });
   }
 });
