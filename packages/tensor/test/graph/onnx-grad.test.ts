@@ -4,6 +4,7 @@ import {
   concat, crossEntropy, cumsum, flip, fromTypedArray, gather, layerNorm, logSoftmax, logsumexp, pad, rmsNorm, scaledDotProductAttention,
   scatterAdd, slice, softmax, trace, treeFlatten, variance, where, withBackend, type Meta, type Tensor, type TypedArray,
 } from "@equigrad/tensor";
+import { lowerGraph } from "../../src/graph/onnx/lower.js";
 import { expectClose, meta, randomData, rng, runOnnx } from "./onnx-helpers.js";
 
 // Gradients through the graph backend: trace valueAndGrad of a loss built from each op family
@@ -19,7 +20,7 @@ function weighted(y: Tensor): Tensor {
   return y.mul(c).sum();
 }
 
-async function checkGrad(f: Fn, metas: readonly Meta[], opts: { lo?: number; hi?: number; data?: TypedArray[]; tol?: number; ops?: string[] } = {}): Promise<void> {
+async function checkGrad(f: Fn, metas: readonly Meta[], opts: { lo?: number; hi?: number; data?: TypedArray[]; tol?: number; ops?: string[]; onnxCounts?: Record<string, number> } = {}): Promise<void> {
   const r = rng(3);
   const data = opts.data ?? metas.map((m) => randomData(m, r, opts.lo ?? -2, opts.hi ?? 2));
   const vg = valueAndGrad((...xs: Tensor[]) => weighted(f(...xs)), { argnums: metas.map((_, i) => i) });
@@ -30,6 +31,8 @@ async function checkGrad(f: Fn, metas: readonly Meta[], opts: { lo?: number; hi?
   if (process.env.SHOW_OPS) console.log([...new Set(graph.nodes.map((n) => n.call.op))].join(" "));
   // The primitives the case is about must be in the traced graph (forward and backward).
   for (const op of opts.ops ?? []) expect(graph.nodes.map((n) => n.call.op), `traced graph has ${op}`).toContain(op);
+  const lowered = lowerGraph(graph).nodes.map((n) => n.opType);
+  for (const [op, count] of Object.entries(opts.onnxCounts ?? {})) expect(lowered.filter((o) => o === op).length, `ONNX ${op} nodes`).toBe(count);
   const outs = await runOnnx(graph, Object.fromEntries(data.map((d, i) => [`x${i}`, d])));
   const want = withBackend("reference", () => {
     const [v, g] = vg(...metas.map((m, i) => fromTypedArray(data[i]!, m.shape, m.dtype)));
@@ -97,7 +100,7 @@ describe("onnx gradients: fused composites", () => {
     await checkGrad((logits) => crossEntropy(logits, targets).reshape([1]), [m(4, 5)]);
   });
   it("attention: causal, grouped-query", async () => {
-    await checkGrad((q, k, v) => scaledDotProductAttention(q, k, v, { causal: true }), [m(1, 4, 5, 8), m(1, 2, 5, 8), m(1, 2, 5, 8)], { tol: 3e-5, ops: ["attention_grad"] });
+    await checkGrad((q, k, v) => scaledDotProductAttention(q, k, v, { causal: true }), [m(1, 4, 5, 8), m(1, 2, 5, 8), m(1, 2, 5, 8)], { tol: 3e-5, ops: ["attention_grad"], onnxCounts: { Softmax: 1 } }); // the VJP reuses the forward's P
     await checkGrad((q, k, v) => scaledDotProductAttention(q, k, v, { causal: false }), [m(2, 2, 3, 4), m(2, 2, 6, 4), m(2, 2, 6, 4)], { tol: 3e-5 });
   });
 });

@@ -31,8 +31,21 @@ const scaleConst = (b: GraphBuilder, dtype: Val["dtype"], scale: number, tk: num
   dtype === "float64" ? b.initializer("float64", [tk], new Float64Array(tk).fill(scale), "scale") : b.scalar(dtype, scale);
 const transposeLast = (b: GraphBuilder, x: string) => b.op("Transpose", [x], [attr.ints("perm", [0, 1, 3, 2])]);
 
-/** P = softmax(q kᵀ·scale, masked) in the grouped layout [B, Hkv, g·Tq, Tk], and q grouped. */
+/**
+ * P = softmax(q kᵀ·scale, masked) in the grouped layout [B, Hkv, g·Tq, Tk], and q grouped.
+ * Memoized per (q, k, causal, scale): attention_grad of the same operands reuses the forward's P
+ * (one QKᵀ matmul, mask and softmax fewer per layer, for keeping P alive until the backward).
+ */
 function probabilities(b: GraphBuilder, q: Val, k: Val, n: Dims, causal: boolean, scale: number): { p: string; qg: string } {
+  const key = `attention:${q.name}:${k.name}:${causal}:${scale}`;
+  const hit = b.memo.get(key) as { p: string; qg: string } | undefined;
+  if (hit) return hit;
+  const made = computeProbabilities(b, q, k, n, causal, scale);
+  b.memo.set(key, made);
+  return made;
+}
+
+function computeProbabilities(b: GraphBuilder, q: Val, k: Val, n: Dims, causal: boolean, scale: number): { p: string; qg: string } {
   const qg = reshape(b, q.name, [n.b, n.hkv, n.g * n.tq, n.d]);
   let s = b.op("Mul", [b.op("MatMul", [qg, transposeLast(b, k.name)]), scaleConst(b, q.dtype, scale, n.tk)]);
   if (causal) {

@@ -40,6 +40,8 @@ export class GraphBuilder {
   readonly outputs: ValueInfoP[] = [];
   private count = 0;
   private readonly cache = new Map<string, string>();
+  /** Values op lowerings share across nodes (attention's probabilities, reused by its VJP). */
+  readonly memo = new Map<string, unknown>();
 
   /** `prefix` keeps the names of a nested graph apart from its parent's. */
   constructor(readonly prefix = "") {}

@@ -54,16 +54,20 @@ export function lowerRowFused(b: GraphBuilder, call: CallOf<FusedOp>, x: Val, ou
 export function lowerActivationGrad(b: GraphBuilder, call: CallOf<"gelu_grad" | "silu_grad">, x: Val, g: Val, out?: string): string {
   const o = ops(b, x.dtype);
   let d: string;
+  // Rearranged to few passes over x-sized tensors (ORT runs each elementwise op as one pass).
   if (call.op === "silu_grad") {
-    // σ(x)·(1 + x(1 − σ(x)))
+    // σ(x)·(1 + x(1 − σ(x))) = σ·(1 + x − x·σ)
     const s = b.op("Sigmoid", [x.name]);
-    d = o.mul(s, o.addc(o.mul(x.name, o.addc(b.op("Neg", [s]), 1)), 1));
+    d = o.mul(s, o.addc(o.sub(x.name, o.mul(x.name, s)), 1));
   } else if (call.approximate === "tanh") {
-    // 0.5(1 + t) + 0.5x(1 − t²)·c(1 + 3·0.044715x²), t = tanh(c(x + 0.044715x³))
+    // 0.5(1 + t) + 0.5x(1 − t²)·c(1 + 3k x²) = 0.5·(1 + t + w·(1 − t²)), t = tanh(x(c + ck x²)), w = x(c + 3ck x²)
+    const k = 0.044715;
     const x2 = o.mul(x.name, x.name);
-    const t = b.op("Tanh", [o.mulc(o.add(x.name, o.mulc(o.mul(x.name, x2), 0.044715)), SQRT_2_OVER_PI)]);
-    const dt = o.mulc(o.mul(o.addc(b.op("Neg", [o.mul(t, t)]), 1), o.addc(o.mulc(x2, 3 * 0.044715), 1)), SQRT_2_OVER_PI);
-    d = o.add(o.mulc(o.addc(t, 1), 0.5), o.mulc(o.mul(x.name, dt), 0.5));
+    const t = b.op("Tanh", [o.mul(x.name, o.addc(o.mulc(x2, SQRT_2_OVER_PI * k), SQRT_2_OVER_PI))]);
+    const w = o.mul(x.name, o.addc(o.mulc(x2, 3 * SQRT_2_OVER_PI * k), SQRT_2_OVER_PI));
+    const oneMinusT2 = b.op("Sub", [b.scalar(x.dtype, 1), o.mul(t, t)]);
+    d = o.add(t, o.addc(o.mul(w, oneMinusT2), 1));
+    return b.op("Mul", [o.mulc(g.name, 0.5), d], [], out);
   } else {
     noFloat64Erf(call.op, x);
     // Φ(x) + x φ(x)
