@@ -153,6 +153,7 @@ describe("Scion updates (float64)", () => {
     expect(() => scion({ norm: "sign", transpose: true })).toThrow(/transpose applies only to "col_norm" and "row_norm"/);
     expect(() => scion({ norm: "bias_rms", normalized: false })).toThrow(/"bias_rms" has no normalized form/);
     expect(() => scion({ momentum: 0.1 })).toThrow(/unknown hyperparameter 'momentum'/);
+    expect(() => scion({ Norm: "sign" })).toThrow(/unknown hyperparameter 'Norm' \(did you mean 'norm'\?\)/);
     expect(() => scion({ norm: "spectral" }).init([param("b", "bias", [1, 2])])).toThrow(/scion: the 'spectral' LMO takes matrices .* 'b' has shape \[2\]/);
     // auto: spectral for matrices, bias_rms for vectors.
     const { params } = run(scion({ lr: 1, unconstrained: true }), [param("b", "bias", [0, 0])], [{ b: [3, -1] }]);

@@ -12,6 +12,10 @@ export function pickChoices<C extends Record<string, readonly string[]>>(
   defaults: { [K in keyof C]: C[K][number] },
 ): [{ [K in keyof C]: C[K][number] }, Hyper] {
   const rest: Record<string, unknown> = { ...(given ?? {}) };
+  for (const k of Object.keys(rest)) {
+    const near = Object.keys(choices).find((c) => c !== k && squash(c) === squash(k));
+    if (near !== undefined) throw new Error(`${rule}: unknown hyperparameter '${k}' (did you mean '${near}'?)`);
+  }
   const out: Record<string, string> = {};
   for (const [k, allowed] of Object.entries(choices)) {
     const v = rest[k] ?? defaults[k];
@@ -21,3 +25,5 @@ export function pickChoices<C extends Record<string, readonly string[]>>(
   }
   return [out as { [K in keyof C]: C[K][number] }, rest];
 }
+
+const squash = (s: string): string => s.replace(/[_-]/g, "").toLowerCase();

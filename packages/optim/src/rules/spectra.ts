@@ -55,6 +55,8 @@ export type SpectraState = { readonly count: number; readonly base: State };
  * thresholds are c/μ_t and cPre/μ_t, μ_t the base schedule's multiplier (c·lr stays constant); then
  * c, with an optional decay to c·finalScale over the last decayFraction of totalSteps.
  * Where η = 0 the base update passes unchanged. The base's state lives under `base`.
+ * Order: the reference pre-clips before global grad-norm clipping; here `step`'s maxGradNorm runs
+ * before the optimizer, so the pre-clip sees the norm-clipped gradients.
  */
 export function spectra(options: SpectraOptions | Hyper, deps: { registry: RuleRegistry; ctx?: RuleContext }): Transform<SpectraState> {
   const { base: baseSpec, ...given } = options as Hyper & { base?: unknown };
