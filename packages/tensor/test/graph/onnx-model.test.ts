@@ -4,7 +4,7 @@ import { attr, GraphBuilder, tensorP } from "../../src/graph/onnx/builder.js";
 import { lowerToOnnx, modelOf } from "../../src/graph/onnx/lower.js";
 import { encodeModel, ONNX_TYPE, type GraphP } from "../../src/graph/onnx/proto.js";
 import { OnnxSession } from "../../src/graph/onnx/session.js";
-import { expectClose, meta } from "./onnx-helpers.js";
+import { expectClose, expectExact, meta, randomData, rng } from "./onnx-helpers.js";
 
 // The protobuf encoder (read back by a wire-format decoder and by ORT), multi-node graphs, and
 // the session's input checks.
@@ -177,5 +177,30 @@ describe("OnnxSession input checks", () => {
   });
   it("refuses a bad thread count", async () => {
     await expect(OnnxSession.create(lowerToOnnx(graph), { threads: 0 })).rejects.toThrow(/threads must be a positive integer/);
+  });
+});
+
+describe("OnnxSession determinism", () => {
+  it("1 and 2 intra-op threads give bit-identical results (matmul, reductions, softmax, layer norm)", async () => {
+    const x = meta([64, 512]), w = meta([512, 256]), y = meta([64, 256]), s = meta([1, 256]);
+    const graph: Graph = {
+      values: [{ id: 0, ...x }, { id: 1, ...w }, { id: 2, ...y }, { id: 3, ...s }, { id: 4, ...y }, { id: 5, ...y }, { id: 6, ...meta([64, 1]) }],
+      inputs: [{ name: "x", value: 0 }, { name: "w", value: 1 }],
+      constants: [],
+      nodes: [
+        { call: { op: "matmul" }, inputs: [0, 1], output: 2 },
+        { call: { op: "sum", axes: [0] }, inputs: [2], output: 3 },
+        { call: { op: "softmax", axis: 1 }, inputs: [2], output: 4 },
+        { call: { op: "layer_norm", eps: 1e-5 }, inputs: [2], output: 5 },
+        { call: { op: "sum", axes: [1] }, inputs: [5], output: 6 },
+      ],
+      outputs: [{ name: "mm", value: 2 }, { name: "colsum", value: 3 }, { name: "sm", value: 4 }, { name: "ln", value: 5 }, { name: "rowsum", value: 6 }],
+    };
+    const model = lowerToOnnx(graph);
+    const r = rng(21);
+    const feeds = { x: randomData(x, r), w: randomData(w, r) };
+    const one = await (await OnnxSession.create(model, { threads: 1 })).run(feeds);
+    const two = await (await OnnxSession.create(model, { threads: 2 })).run(feeds);
+    for (const name of Object.keys(one)) expectExact(two[name]!, one[name]!, name);
   });
 });

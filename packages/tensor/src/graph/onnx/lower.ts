@@ -11,7 +11,15 @@
  * - `lowerGraph(graph, name?)` → GraphP: a standalone graph whose inputs and outputs are the IR
  *   graph's ports, by name (outputs through Identity nodes, which ORT removes).
  * - `lowerToOnnx(graph, { opset, name })` → ModelProto bytes, ready for an ORT session.
- * - `lowerLoop` (loop.ts) wraps a step graph in an ONNX Loop that runs K steps per call.
+ * - K steps per call: `loopModel` (graph/loop-step.ts, with compile) builds an ONNX Loop whose
+ *   body is `lowerInto` on a builder with prefix "body_": carried inputs are body inputs, per-step
+ *   inputs are `Gather(outer [K, ...] input, iteration)`, outer-scope names need nothing.
+ *
+ * Choices that let ORT fuse and avoid copies: ONNX broadcasting replaces Expand before
+ * elementwise ops; permutes stay Transposes that ORT folds into (Fused)MatMul; softmax,
+ * log_softmax and layer_norm (float32) are Softmax/LogSoftmax/LayerNormalization kernels;
+ * constants are initializers (large fills ConstantOfShape); attention's VJP reuses the forward's
+ * probabilities. Unsupported (op, dtype) pairs fail here, naming the op, shapes and dtypes.
  */
 import { OpError, fmtShape } from "../../core/errors.js";
 import { infer, kindOf, type Meta, type PrimitiveCall } from "../../ops/primitives.js";

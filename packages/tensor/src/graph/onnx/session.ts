@@ -95,7 +95,7 @@ export class OnnxSession {
     return out;
   }
 
-  /** Output shapes as ORT reported them on the last call are not kept: read them from the model. */
+  /** Frees the native session. */
   async release(): Promise<void> {
     await this.session.release();
   }
