@@ -30,6 +30,18 @@ describe("onnx execution providers", () => {
     expect(msg).toMatch(/ONNXRUNTIME_NODE_INSTALL=cuda12/);
     expect(msg).toMatch(/provider "cpu"/);
   });
+  it("webgpu: runs where an adapter exists, else a ProviderError that names WebGPU and the missing GPU", async () => {
+    const model = lowerToOnnx(graphOf({ op: "neg" }, [meta([2])]));
+    let session: OnnxSession;
+    try {
+      session = await OnnxSession.create(model, { provider: "webgpu" });
+    } catch (e) {
+      expect(e).toBeInstanceOf(ProviderError);
+      expect((e as Error).message).toMatch(/WebGPU execution provider failed to start: .*adapter.*needs a GPU.*provider "cpu"/);
+      return;
+    }
+    expect([...(await session.run({ x0: Float32Array.of(1, -2) })).y!]).toEqual([-1, 2]);
+  });
   it("an unknown provider is refused by name", () => {
     expect(() => ensureProvider("tpu" as Provider)).toThrow(/unknown execution provider 'tpu': expected one of cpu, cuda, webgpu/);
   });

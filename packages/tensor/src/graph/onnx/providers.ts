@@ -64,12 +64,20 @@ ort.InferenceSession.create(bytes, { executionProviders: [process.argv[2]] })
   .then(() => process.exit(0), (e) => { process.stderr.write(String((e && e.message) || e)); process.exit(1); });
 `;
 
+/** The gist of ORT's error text: its last non-stack line, without the failed-check preamble. */
+function reason(stderr: string): string {
+  const lines = stderr.split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("at "));
+  const last = lines[lines.length - 1] ?? "";
+  const i = last.lastIndexOf(" was false. ");
+  return i >= 0 ? last.slice(i + " was false. ".length) : last;
+}
+
 /** Runs the probe; returns null when a session with `provider` opens and runs, else why not. */
 function probe(provider: Provider): string | null {
   const r = spawnSync(process.execPath, ["-e", PROBE, require.resolve("onnxruntime-node"), provider], { input: tinyModel(), timeout: 120_000, encoding: "utf8" });
   if (r.status === 0) return null;
   if (r.error) return r.error.message;
-  const why = (r.stderr || "").trim().split("\n").slice(-3).join(" ");
+  const why = reason(r.stderr || "");
   return r.signal ? `the probe process died with ${r.signal}${why ? `: ${why}` : ""}` : why || `the probe exited with status ${r.status}`;
 }
 
