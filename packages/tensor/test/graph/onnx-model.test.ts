@@ -175,6 +175,13 @@ describe("OnnxSession input checks", () => {
     await expect(s.run({ x: new Float32Array(3), i })).rejects.toThrow(/input 'x': expected shape \[2, 2\] \(4 elements\), got 3/);
     expect([...(await s.run({ x: Float32Array.of(1, 2, 3, 4), i })).y!]).toEqual([1, 2, 3, 4]);
   });
+  it("a model ORT rejects fails at creation, saying so", async () => {
+    const bad = new GraphBuilder();
+    bad.inputs.push({ name: "x", elemType: ONNX_TYPE.float, shape: [2] });
+    bad.op("NoSuchOp", ["x"], [], "y");
+    bad.outputs.push({ name: "y", elemType: ONNX_TYPE.float, shape: [2] });
+    await expect(OnnxSession.create(encodeModel(modelOf(bad.graph("bad"))))).rejects.toThrow(/ONNX Runtime could not load the model \(\d+ bytes\) on provider cpu: .*NoSuchOp/);
+  });
   it("refuses a bad thread count", async () => {
     await expect(OnnxSession.create(lowerToOnnx(graph), { threads: 0 })).rejects.toThrow(/threads must be a positive integer/);
   });

@@ -50,13 +50,18 @@ export class OnnxSession {
     if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new RangeError(`threads must be a positive integer, got ${threads}`);
     const ort = loadOrt();
     const ep = provider === "cuda" ? { name: "cuda", deviceId: opts.deviceId ?? 0 } : provider;
-    const session = await ort.InferenceSession.create(model, {
-      executionProviders: [ep],
-      ...(threads !== undefined ? { intraOpNumThreads: threads } : {}),
-      interOpNumThreads: 1,
-      executionMode: "sequential",
-      graphOptimizationLevel: "all",
-    });
+    let session: OrtSession;
+    try {
+      session = await ort.InferenceSession.create(model, {
+        executionProviders: [ep],
+        ...(threads !== undefined ? { intraOpNumThreads: threads } : {}),
+        interOpNumThreads: 1,
+        executionMode: "sequential",
+        graphOptimizationLevel: "all",
+      });
+    } catch (e) {
+      throw new Error(`ONNX Runtime could not load the model (${model.length} bytes) on provider ${provider}: ${(e as Error).message}`, { cause: e });
+    }
     const ports = (meta: readonly import("onnxruntime-node").InferenceSession.ValueMetadata[]): PortInfo[] =>
       meta.map((m) => ({ name: m.name, dtype: m.isTensor ? (m.type === "float64" ? "float64" : m.type) : "non-tensor", shape: m.isTensor ? m.shape : [] }));
     return new OnnxSession(session, provider, ports(session.inputMetadata), ports(session.outputMetadata));
