@@ -1,13 +1,13 @@
 // `pnpm bench`: every benchmark, as a table and as JSON lines ({"bench", "value", "unit", "threads", ...}).
 //   --quick            fewer repetitions
-//   --only=a,b         sections: matmul, throughput, attention, blocks, demo, train, optim
+//   --only=a,b         sections: matmul, throughput, attention, blocks, demo, train (wasm + onnx), train-onnx, optim
 import { availableParallelism } from "node:os";
 import { runMatmulBench } from "../packages/tensor/bench/matmul.js";
 import { runThroughputBench } from "../packages/tensor/bench/throughput.js";
 import { runAttentionBench } from "../packages/tensor/bench/attention.js";
 import { runBlocksBench } from "./blocks.js";
 import { runDemoBench } from "./demo.js";
-import { runTrainBench } from "./train.js";
+import { runTrainBench, runTrainOnnxBench } from "./train.js";
 import { runOptimBench } from "./optim.js";
 
 const args = process.argv.slice(2);
@@ -23,5 +23,6 @@ if (want("attention")) runAttentionBench({ threads, quick });
 if (want("blocks")) runBlocksBench(availableParallelism(), quick);
 if (want("demo")) runDemoBench(availableParallelism(), quick);
 if (want("train")) runTrainBench(threads, quick);
+if (want("train") || want("train-onnx")) await runTrainOnnxBench(threads[threads.length - 1]!, quick);
 if (want("optim")) runOptimBench(threads[threads.length - 1]!, quick);
 process.exit(0);

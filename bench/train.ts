@@ -4,7 +4,10 @@ import { PRESETS, buildPreset, type PresetName } from "@equigrad/models";
 import { partition, step, type Param, type State, type Transform } from "@equigrad/optim";
 import { valueAndGrad } from "@equigrad/autograd";
 import { functionalCall } from "@equigrad/nn";
-import { Rng, WasmBackend, formatProfile, profile, registerBackend, tidy, withBackend, type Tensor } from "@equigrad/tensor";
+import {
+  Rng, Tensor as TensorClass, WasmBackend, compile, currentBackendName, formatProfile, profile, registerBackend, setBackend, tidy, treeFlatten, withBackend,
+  type StepFunction, type Tensor,
+} from "@equigrad/tensor";
 import { report, type Figure } from "../packages/tensor/bench/report.js";
 
 const CASES: { preset: PresetName; batch: number; seq: number }[] = [
@@ -58,4 +61,66 @@ export function runTrainBench(threads: readonly number[], quick = false, profile
   }
   report(figures, "Training throughput (forward + backward + AdamW)");
   return figures;
+}
+
+/**
+ * gpt-small training on ONNX Runtime's CPU provider (backend "onnx"): the same step as the wasm
+ * cases, compiled once; K = 1 and 4 steps per session call. Tokens/s counts the whole call
+ * (ORT's compute in its worker thread, the per-step symbolic re-trace for the lifted scalars,
+ * copies of the flat parameter/state buffers in and out).
+ */
+export async function runTrainOnnxBench(threads: number, quick = false): Promise<Figure[]> {
+  // The bench is bundled into .tmp/: let onnxruntime-node (a dependency of the tensor package) resolve from there.
+  const Module = (await import("node:module")).default as unknown as { _initPaths(): void };
+  process.env.NODE_PATH = [process.env.NODE_PATH, `${process.cwd()}/packages/tensor/node_modules`].filter(Boolean).join(":");
+  Module._initPaths();
+  const figures: Figure[] = [];
+  const c = { preset: "gpt-small" as PresetName, batch: 8, seq: 256 };
+  const name = `wasm-train-onnx-${threads}`;
+  registerBackend(name, () => new WasmBackend({ threads }));
+  for (const k of [1, 4]) {
+    await withBackendAsync(name, async () => {
+      const model = buildPreset(c.preset, { seed: 0 });
+      const params: Param[] = model.namedParameters();
+      const opt: Transform<State> = partition([{ match: { roles: ["*"] }, rule: "adamw", hyper: { lr: 1e-4 } }], params);
+      const state = opt.init(params);
+      const lossAndGrad = valueAndGrad((p: Record<string, Tensor>, x: Tensor, y: Tensor) => functionalCall(model, p, () => model.loss(x, y)));
+      const stepFn: StepFunction<State> = (s, [x, y]) => {
+        const record = Object.fromEntries(params.map((p) => [p.path, p.value]));
+        const [loss, grads] = lossAndGrad(record, x!, y!) as [Tensor, Record<string, Tensor>];
+        return { host: step(opt, params, grads, s).state, outputs: { loss } };
+      };
+      const spec = { shape: [c.batch, c.seq], dtype: "int32" as const };
+      const t0 = performance.now();
+      const compiled = await compile(stepFn, { tensors: [...params.map((p) => p.value), ...(treeFlatten(state as never)[0] as unknown[]).filter((l): l is Tensor => l instanceof TensorClass)], batch: [spec, spec], host: state, stepsPerCall: k, threads });
+      const compileMs = performance.now() - t0;
+      const r = new Rng(0);
+      const batch = () => [0, 1].map(() => r.uniform([c.batch, c.seq], 0, PRESETS[c.preset].vocabSize).cast("int32").data() as Int32Array);
+      const call = () => compiled.run(Array.from({ length: k }, batch));
+      await call();
+      const reps = quick ? 2 : Math.max(2, Math.ceil(8 / k));
+      const times: number[] = [];
+      for (let i = 0; i < reps; i++) {
+        const t = performance.now();
+        await call();
+        times.push(performance.now() - t);
+      }
+      times.sort((a, b) => a - b);
+      const ms = times[Math.floor(times.length / 2)]!;
+      await compiled.release();
+      figures.push({ bench: `train/${c.preset}/onnx-cpu`, value: (k * c.batch * c.seq * 1000) / ms, unit: "tokens/s", threads, batch: c.batch, seq: c.seq, stepsPerCall: k, compileMs: Math.round(compileMs) });
+    });
+  }
+  report(figures, "Training throughput on ONNX Runtime, CPU provider (backend onnx)");
+  return figures;
+}
+
+async function withBackendAsync<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  const prev = currentBackendName();
+  setBackend(name);
+  try {
+    return await fn();
+  } finally {
+    setBackend(prev);
+  }
 }

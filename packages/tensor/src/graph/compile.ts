@@ -30,6 +30,8 @@ export interface CompileOptions<H> {
   threads?: number;
   /** Run ORT in a worker thread so the event loop stays free during a call (default true). */
   worker?: boolean;
+  /** Let idle ORT threads spin-wait (default false: they would starve the main thread and the wasm pool on shared cores). */
+  spin?: boolean;
   trace?: TraceOptions;
 }
 
@@ -59,9 +61,9 @@ interface Runner {
   release(): Promise<void>;
 }
 
-async function openRunner(model: Uint8Array, provider: Provider, threads: number | undefined, worker: boolean): Promise<Runner> {
+async function openRunner(model: Uint8Array, provider: Provider, threads: number | undefined, worker: boolean, spin: boolean): Promise<Runner> {
   ensureProvider(provider);
-  if (worker) return WorkerSession.create(model, { provider, ...(threads !== undefined ? { threads } : {}) });
+  if (worker) return WorkerSession.create(model, { provider, spin, ...(threads !== undefined ? { threads } : {}) });
   const s = await OnnxSession.create(model, { provider, ...(threads !== undefined ? { threads } : {}) });
   return {
     run: (feeds) => s.run(Object.fromEntries(Object.entries(feeds).map(([k, f]) => [k, f.data]))),
@@ -96,14 +98,15 @@ export async function compile<H>(step: StepFunction<H>, opts: CompileOptions<H>)
     layout = liftLayout(base, sites);
     graph = liftedGraph(base, sites, layout);
     model = k === 1 ? lowerToOnnx(graph) : loopModel(graph, k, { carried: groups.map((g) => [g.input, g.output] as const) });
-    runner = await openRunner(model, provider, opts.threads, worker);
+    runner = await openRunner(model, provider, opts.threads, worker, opts.spin ?? false);
   };
   await build();
 
   let host = opts.host;
-  // The flat buffers as the last call left them; refilled from the tensors when one was replaced.
+  // The flat buffers as the last call left them; refilled from the tensors when one was given
+  // another buffer (a checkpoint load). Buffers, not ids: every re-trace re-assigns the tensors.
   let flats: TypedArray[] | null = null;
-  let ids: number[] = [];
+  let buffers: unknown[] = [];
 
   const gather = (g: FlatGroup): TypedArray => {
     const out = typedArray(g.dtype, g.size);
@@ -144,8 +147,8 @@ export async function compile<H>(step: StepFunction<H>, opts: CompileOptions<H>)
       h = r.host;
     }
     const feeds: Record<string, Feed> = {};
-    const current = groups.flatMap((g) => g.tensors.map((t) => t.id));
-    if (!flats || current.some((id, i) => id !== ids[i])) flats = groups.map(gather);
+    const current = groups.flatMap((g) => g.tensors.map((t) => t.storage.buffer));
+    if (!flats || current.some((b, i) => b !== buffers[i])) flats = groups.map(gather);
     groups.forEach((g, i) => (feeds[g.input] = { dtype: g.dtype, data: flats![i]!, dims: [g.size] }));
     opts.batch.forEach((spec, i) => {
       const name = batchInput(i, spec);
@@ -164,7 +167,7 @@ export async function compile<H>(step: StepFunction<H>, opts: CompileOptions<H>)
     const out = await runner.run(feeds);
     flats = groups.map((g) => out[g.output]!);
     groups.forEach((g, i) => scatter(g, flats![i]!));
-    ids = groups.flatMap((g) => g.tensors.map((t) => t.id));
+    buffers = groups.flatMap((g) => g.tensors.map((t) => t.storage.buffer));
     host = h;
     const result: StepOutputs = {};
     for (const name of recs[0]!.outputNames) {
