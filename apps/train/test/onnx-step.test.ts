@@ -126,3 +126,13 @@ describe("providers", () => {
     await expect(c).rejects.toThrow(/CUDA execution provider.*(not installed|failed to load).*ONNXRUNTIME_NODE_INSTALL=cuda12/s);
   });
 });
+
+describe("the symmetry table", () => {
+  for (const [preset, steps] of [["gpt-tiny", 3], ["llama-small", 2], ["moe-small", 2]] as const) {
+    it(`${preset}, symmetry table, ${steps} steps`, async () => {
+      const r = await compare({ model: { preset }, optim: { table: "symmetry" } }, steps);
+      expect(r.lifted).toBeGreaterThan(0);
+      expectClose(r, steps);
+    });
+  }
+});
