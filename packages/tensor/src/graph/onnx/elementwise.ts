@@ -1,13 +1,33 @@
-import { OpError, fmtShape } from "../../core/errors.js";
+import { OpError } from "../../core/errors.js";
 import type { BinaryOp, PrimitiveCall, UnaryOp } from "../../ops/primitives.js";
 import { attr, onnxType, type GraphBuilder, type Val } from "./builder.js";
 
-/** ORT's CPU provider has Erf for float32 only: float64 erf (and what uses it) cannot run there. */
-export function noFloat64Erf(op: string, x: Val): void {
-  if (x.dtype === "float64") {
-    throw new OpError(op, `on ${fmtShape(x.shape)} float64 needs erf, which ONNX Runtime's CPU provider has for float32 only; cast to float32 before compiling, or use the tanh approximation`);
-  }
+/** Series terms for erf on [0, 6]: at x = 6 the 100th term is below 1e-18 of the sum. */
+const ERF_TERMS = 100;
+
+/**
+ * erf in float64 from ONNX ops (ORT's Erf kernel is float32-only): the reference backend's
+ * series erf(x) = 2/√π · e^{−x²} · Σ (2x²)ⁿ x / (1·3·…·(2n+1)), all terms positive (no
+ * cancellation), in nested (Horner) form in z = 2x², with |x| clamped to 6 (beyond, erf is ±1 in
+ * float64). About 3·100 nodes, so float32 keeps the Erf kernel.
+ */
+export function erf64(b: GraphBuilder, x: string): string {
+  const c = (v: number) => b.scalar("float64", v);
+  const a = b.op("Min", [b.op("Abs", [x]), c(6)]);
+  const z = b.op("Mul", [b.op("Mul", [a, a]), c(2)]);
+  // Σ = 1 + z/3·(1 + z/5·(1 + z/7·(…))): moderate constants. (With the plain coefficients
+  // 1/(1·3·…·(2n+1)), down to 1e-190, ORT 1.31's basic graph optimizations lose the small
+  // ones — as if rounded to float32 — though the model is right with optimizations off.)
+  let t = c(1);
+  for (let n = ERF_TERMS; n >= 1; n--) t = b.op("Add", [b.op("Mul", [b.op("Mul", [t, z]), c(1 / (2 * n + 1))]), c(1)]);
+  const gauss = b.op("Exp", [b.op("Neg", [b.op("Mul", [a, a])])]);
+  const magnitude = b.op("Mul", [b.op("Mul", [b.op("Mul", [gauss, t]), a]), c(2 / Math.sqrt(Math.PI))]);
+  return b.op("Mul", [magnitude, b.op("Sign", [x])]);
 }
+
+/** erf of a float name: ORT's kernel for float32, the series for float64. */
+export const erfOf = (b: GraphBuilder, x: string, dtype: Val["dtype"], out?: string): string =>
+  dtype === "float64" ? b.op("Identity", [erf64(b, x)], [], out) : b.op("Erf", [x], [], out);
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
@@ -43,13 +63,17 @@ export function lowerUnary(b: GraphBuilder, op: UnaryOp, x: Val, out?: string): 
       }
       return b.op("Gelu", [x.name], [attr.string("approximate", "tanh")], out);
     case "gelu_erf":
-      noFloat64Erf(op, x);
+      // Float64: 0.5·x·(1 + erf(x/√2)) with the series erf (Gelu's kernel is float32 inside).
+      if (x.dtype === "float64") {
+        const e = erf64(b, b.op("Mul", [x.name, b.scalar("float64", Math.SQRT1_2)]));
+        return b.op("Mul", [b.op("Mul", [x.name, b.op("Add", [e, b.scalar("float64", 1)])]), b.scalar("float64", 0.5)], [], out);
+      }
       return b.op("Gelu", [x.name], [attr.string("approximate", "none")], out);
     case "relu":
       // ORT's Relu kernel is float-only; max(x, 0) is the same function on int32.
       return x.dtype === "int32" ? b.op("Max", [x.name, b.scalar("int32", 0)], [], out) : b.op("Relu", [x.name], [], out);
   }
-  if (op === "erf") noFloat64Erf(op, x);
+  if (op === "erf") return erfOf(b, x.name, x.dtype, out);
   return b.op(UNARY_ONNX[op]!, [x.name], [], out);
 }
 

@@ -1,7 +1,7 @@
 import type { CallOf, FusedOp } from "../../ops/primitives.js";
 import { attr, type GraphBuilder, type Val } from "./builder.js";
 import { meanLast } from "./reduce.js";
-import { noFloat64Erf } from "./elementwise.js";
+import { erfOf } from "./elementwise.js";
 
 /**
  * Row-wise fused composites and the activation/norm VJPs. Softmax, LogSoftmax and
@@ -69,9 +69,8 @@ export function lowerActivationGrad(b: GraphBuilder, call: CallOf<"gelu_grad" | 
     d = o.add(t, o.addc(o.mul(w, oneMinusT2), 1));
     return b.op("Mul", [o.mulc(g.name, 0.5), d], [], out);
   } else {
-    noFloat64Erf(call.op, x);
     // Φ(x) + x φ(x)
-    const phi = o.mulc(o.addc(b.op("Erf", [o.mulc(x.name, Math.SQRT1_2)]), 1), 0.5);
+    const phi = o.mulc(o.addc(erfOf(b, o.mulc(x.name, Math.SQRT1_2), x.dtype), 1), 0.5);
     d = o.add(phi, o.mulc(o.mul(x.name, b.op("Exp", [o.mulc(o.mul(x.name, x.name), -0.5)])), INV_SQRT_2PI));
   }
   return b.op("Mul", [g.name, d], [], out);
