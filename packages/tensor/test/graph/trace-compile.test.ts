@@ -58,5 +58,26 @@ describe("compile (ONNX Runtime, CPU provider)", () => {
     looped.forEach((l, i) => expect(l).toBeCloseTo(single[i]!, 6));
     b.w.toArray().forEach((v, i) => expect(v).toBeCloseTo(a.w.toArray()[i]!, 6));
   });
-});
 
+  it("runs ORT in a worker thread: the event loop keeps turning during a call", async () => {
+    // A step heavy enough to take a while: four 768×768 matmuls.
+    const w = new Rng(5).normal([768, 768], 0, 0.03).keep();
+    const heavy = (t: number) => {
+      let x = w;
+      for (let i = 0; i < 4; i++) x = x.matmul(w);
+      w.assign(w.add(x.mul(1e-6)));
+      return { host: t + 1, outputs: { s: x.sum() } };
+    };
+    const c = await compile(heavy, { tensors: [w], batch: [], host: 0, threads: 1, stepsPerCall: 8 });
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const t0 = performance.now();
+    await c.run(Array.from({ length: 8 }, () => []));
+    const ms = performance.now() - t0;
+    clearInterval(timer);
+    await c.release();
+    // A blocked loop would tick at most once; a free one about once per millisecond of the call.
+    expect(ms).toBeGreaterThan(20);
+    expect(ticks).toBeGreaterThan(Math.min(10, ms / 10));
+  });
+});
