@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { DType } from "@equigrad/tensor";
-import { checkOp, expectExact, graphOf, reference, runOnnx } from "./onnx-helpers.js";
+import { GraphBuilder } from "../../src/graph/onnx/builder.js";
+import { modelOf, valueInfo } from "../../src/graph/onnx/lower.js";
+import { encodeModel, ONNX_TYPE } from "../../src/graph/onnx/proto.js";
+import { lowerRandom } from "../../src/graph/onnx/random.js";
+import { OnnxSession } from "../../src/graph/onnx/session.js";
+import { checkOp, expectExact, graphOf, meta, reference, runOnnx } from "./onnx-helpers.js";
 
 // Source primitives: constants and fills as initializers, random as Threefry in ONNX integer ops.
 
@@ -50,4 +55,20 @@ describe("onnx: random reproduces the Threefry bits of the eager backends", () =
       }
     });
   }
+});
+
+describe("onnx: random with a runtime counter input", () => {
+  it("draws the bits of the eager backends for counters fed at run time", async () => {
+    const call = { op: "random", dist: "uniform", key: [7, 9], counter: 0, p: 0, shape: [3, 40], dtype: "float32" } as const;
+    const b = new GraphBuilder();
+    b.inputs.push({ name: "counter", elemType: ONNX_TYPE.int64, shape: [] });
+    lowerRandom(b, call, "y", "counter");
+    b.outputs.push(valueInfo("y", meta(call.shape, call.dtype)));
+    const s = await OnnxSession.create(encodeModel(modelOf(b.graph("random"))), { threads: 1 });
+    for (const counter of [0, 12345, 2 ** 32 - 50, 2 ** 40 + 3]) {
+      // int64 inputs are fed as BigInt64Array.
+      const got = (await s.run({ counter: BigInt64Array.of(BigInt(counter)) })).y!;
+      expectExact(got, reference({ ...call, counter }, [], []), `counter ${counter}`);
+    }
+  });
 });

@@ -24,17 +24,28 @@ function rotl(b: GraphBuilder, x: string, r: number): string {
   return b.op("BitwiseOr", [hi, lo]);
 }
 
-/** The two uint32 words of elements counter .. counter+n-1 as names of [n] (or broadcastable) tensors. */
-function words(b: GraphBuilder, key: readonly [number, number], counter: number, n: number): [string, string] {
-  const k0 = key[0] >>> 0, k1 = key[1] >>> 0;
-  const ks = [k0, k1, (0x1bd11bda ^ k0 ^ k1) >>> 0];
+/** The 32-bit halves of the counters c = counter + i, i < n, as uint32 names. */
+function counters(b: GraphBuilder, counter: number | string, n: number): [string, string] {
+  if (typeof counter === "string") {
+    // A runtime int64 counter (0 ≤ c < 2⁵³): c mod 2³² by Cast's truncation, ⌊c / 2³²⌋ by Div.
+    const c = b.op("Add", [b.op("Range", [b.i64Scalar(0), b.i64Scalar(n), b.i64Scalar(1)]), counter]);
+    return [castTo(b, c, ONNX_TYPE.uint32), castTo(b, b.op("Div", [c, b.i64Scalar(TWO32)]), ONNX_TYPE.uint32)];
+  }
   const lowStart = counter % TWO32, high = Math.floor(counter / TWO32);
-  // c = counter + i, split into its low and high 32 bits (the high word only varies if the draw crosses 2³²).
+  // The high word is one constant unless the draw crosses a multiple of 2³².
   const low64 = b.op("Range", [b.i64Scalar(lowStart), b.i64Scalar(lowStart + n), b.i64Scalar(1)]);
   const c0 = castTo(b, low64, ONNX_TYPE.uint32); // Cast truncates mod 2³²
   const c1 = lowStart + n <= TWO32
     ? b.u32Scalar(high)
     : castTo(b, b.op("Add", [b.op("Div", [low64, b.i64Scalar(TWO32)]), b.i64Scalar(high)]), ONNX_TYPE.uint32);
+  return [c0, c1];
+}
+
+/** The two uint32 words of elements counter .. counter+n-1 as names of [n] (or broadcastable) tensors. */
+function words(b: GraphBuilder, key: readonly [number, number], counter: number | string, n: number): [string, string] {
+  const k0 = key[0] >>> 0, k1 = key[1] >>> 0;
+  const ks = [k0, k1, (0x1bd11bda ^ k0 ^ k1) >>> 0];
+  const [c0, c1] = counters(b, counter, n);
   let x0 = b.op("Add", [c0, b.u32Scalar(ks[0]!)]);
   let x1 = b.op("Add", [c1, b.u32Scalar(ks[1]!)]);
   for (let i = 0; i < 5; i++) {
@@ -45,15 +56,18 @@ function words(b: GraphBuilder, key: readonly [number, number], counter: number,
     x0 = b.op("Add", [x0, b.u32Scalar(ks[(i + 1) % 3]!)]);
     x1 = b.op("Add", [x1, b.u32Scalar((ks[(i + 2) % 3]! + i + 1) >>> 0)]);
   }
-  // x1 can stay a broadcast scalar only if no round mixed x0 in: never, after the first round.
   return [x0, x1];
 }
 
 const f64 = (b: GraphBuilder, w: string): string => castTo(b, w, ONNX_TYPE.double);
 
-export function lowerRandom(b: GraphBuilder, call: CallOf<"random">, out?: string): string {
+/**
+ * The random primitive. `counter`, the name of an int64 scalar in the graph, replaces the
+ * call's trace-time counter: a compiled step whose draws move every step (dropout) can feed it.
+ */
+export function lowerRandom(b: GraphBuilder, call: CallOf<"random">, out?: string, counter?: string): string {
   const n = numel(call.shape);
-  const [w0, w1] = words(b, call.key, call.counter, n);
+  const [w0, w1] = words(b, call.key, counter ?? call.counter, n);
   let flat: string;
   let flatType: "float32" | "float64" | "bool";
   if (call.dist === "uniform" && call.dtype !== "float64") {

@@ -24,10 +24,11 @@ export interface SessionOptions {
   readonly deviceId?: number;
 }
 
-/** ORT's tensor type names for equigrad's dtypes, and back. */
-const ORT_TYPE: Record<DType, "float32" | "float64" | "int32" | "bool"> = { float32: "float32", float64: "float64", int32: "int32", bool: "bool" };
-const ARRAY_DTYPE = (a: TypedArray): DType =>
-  a instanceof Float32Array ? "float32" : a instanceof Float64Array ? "float64" : a instanceof Int32Array ? "int32" : "bool";
+/** What can be fed: equigrad's arrays, and int64 (BigInt64Array) for counters and indices. */
+export type Feed = TypedArray | BigInt64Array;
+type FeedType = DType | "int64";
+const ARRAY_DTYPE = (a: Feed): FeedType =>
+  a instanceof Float32Array ? "float32" : a instanceof Float64Array ? "float64" : a instanceof Int32Array ? "int32" : a instanceof BigInt64Array ? "int64" : "bool";
 
 export interface PortInfo {
   readonly name: string;
@@ -68,7 +69,7 @@ export class OnnxSession {
   }
 
   /** Checks one feed against the model's input; `shape` defaults to the declared one. */
-  private feed(port: PortInfo, data: TypedArray, shape?: readonly number[]): import("onnxruntime-node").Tensor {
+  private feed(port: PortInfo, data: Feed, shape?: readonly number[]): import("onnxruntime-node").Tensor {
     const dtype = ARRAY_DTYPE(data);
     if (dtype !== port.dtype) throw new TypeError(`input '${port.name}': expected ${port.dtype} data, got a ${data.constructor.name} (${dtype})`);
     const dims = shape ?? port.shape.map((d) => {
@@ -76,7 +77,7 @@ export class OnnxSession {
       return d;
     });
     if (numel(dims) !== data.length) throw new RangeError(`input '${port.name}': expected shape [${dims.join(", ")}] (${numel(dims)} elements), got ${data.length} elements`);
-    return new (loadOrt().Tensor)(ORT_TYPE[dtype], data, dims);
+    return new (loadOrt().Tensor)(dtype, data, dims);
   }
 
   /**
@@ -84,7 +85,7 @@ export class OnnxSession {
    * typed arrays by name. `shapes` overrides the declared shape of inputs with symbolic dims.
    * Blocks the event loop for the whole run (ORT runs synchronously inside the promise).
    */
-  async run(inputs: Readonly<Record<string, TypedArray>>, shapes: Readonly<Record<string, readonly number[]>> = {}): Promise<Record<string, TypedArray>> {
+  async run(inputs: Readonly<Record<string, Feed>>, shapes: Readonly<Record<string, readonly number[]>> = {}): Promise<Record<string, TypedArray>> {
     const feeds: Record<string, import("onnxruntime-node").Tensor> = {};
     for (const port of this.inputs) {
       const data = inputs[port.name];
