@@ -76,9 +76,18 @@ export function lowerAttentionGrad(b: GraphBuilder, call: CallOf<"attention_grad
   const dv = b.op("MatMul", [transposeLast(b, p), dOg]);
   const dp = b.op("MatMul", [dOg, transposeLast(b, v.name)]);
   const delta = b.op("ReduceSum", [b.op("Mul", [dOg, og]), b.i64([-1])], [attr.int("keepdims", 1)]);
-  const ds = b.op("Mul", [b.op("Mul", [p, b.op("Sub", [dp, delta])]), scaleConst(b, q.dtype, call.scale, n.tk)]);
-  const dq = b.op("MatMul", [ds, k.name]);
-  const dk = b.op("MatMul", [transposeLast(b, ds), qg]);
+  let dq: string, dk: string;
+  if (q.dtype === "float32") {
+    // The scale after the matmuls, where ORT folds it into FusedMatMul's alpha: one pass fewer
+    // over the [B, Hkv, g·Tq, Tk] scores than scaling dS.
+    const ds = b.op("Mul", [p, b.op("Sub", [dp, delta])]);
+    dq = b.op("Mul", [b.op("MatMul", [ds, k.name]), b.scalar("float32", call.scale)]);
+    dk = b.op("Mul", [b.op("MatMul", [transposeLast(b, ds), qg]), b.scalar("float32", call.scale)]);
+  } else {
+    const ds = b.op("Mul", [b.op("Mul", [p, b.op("Sub", [dp, delta])]), scaleConst(b, q.dtype, call.scale, n.tk)]);
+    dq = b.op("MatMul", [ds, k.name]);
+    dk = b.op("MatMul", [transposeLast(b, ds), qg]);
+  }
   const flat = (x: string, m: Val) => reshape(b, x, [numel(m.shape)]);
   return b.op("Concat", [flat(dq, q), flat(dk, k), flat(dv, v)], [attr.int("axis", 0)], out);
 }
