@@ -4,9 +4,9 @@ import { meanLast } from "./reduce.js";
 import { erfOf } from "./elementwise.js";
 
 /**
- * Row-wise fused composites and the activation/norm VJPs. Softmax, LogSoftmax and
- * LayerNormalization are ORT kernels; RMSNormalization only exists from opset 23, so rms_norm
- * lowers to its decomposition (which ORT's optimizer fuses); the VJPs lower to their
+ * Row-wise fused composites and the activation/norm VJPs. Softmax, LogSoftmax and (float32)
+ * LayerNormalization are ONNX kernels; RMSNormalization only exists from opset 23, so float32
+ * rms_norm uses ORT's SimplifiedLayerNormalization kernel; the VJPs lower to their
  * decompositions (composite/fused.ts), written once here over ONNX names.
  */
 
@@ -45,6 +45,13 @@ export function lowerRowFused(b: GraphBuilder, call: CallOf<FusedOp>, x: Val, ou
       return b.op("LayerNormalization", [x.name, ones], [attr.int("axis", -1), attr.float("epsilon", call.eps), attr.int("stash_type", 1)], out);
     }
     case "rms_norm": {
+      if (x.dtype === "float32") {
+        // ORT's SimplifiedLayerNormalization (an ORT kernel registered in the default domain,
+        // not standard ONNX): one pass instead of six. Float64 keeps the exact-eps decomposition.
+        const c = x.shape[x.shape.length - 1]!;
+        const ones = b.initializer("float32", [c], new Float32Array(c).fill(1), "rms_scale");
+        return b.op("SimplifiedLayerNormalization", [x.name, ones], [attr.int("axis", -1), attr.float("epsilon", call.eps), attr.int("stash_type", 1)], out);
+      }
       const r = o.rsqrt(o.addc(o.mean(o.mul(x.name, x.name)), call.eps));
       return b.op("Mul", [x.name, r], [], out);
     }

@@ -17,7 +17,8 @@
  *
  * Choices that let ORT fuse and avoid copies: ONNX broadcasting replaces Expand before
  * elementwise ops; permutes stay Transposes that ORT folds into (Fused)MatMul; softmax,
- * log_softmax and layer_norm (float32) are Softmax/LogSoftmax/LayerNormalization kernels;
+ * log_softmax, layer_norm and rms_norm (float32) are Softmax/LogSoftmax/LayerNormalization and
+ * ORT's SimplifiedLayerNormalization kernels;
  * constants are initializers (large fills ConstantOfShape); attention's VJP reuses the forward's
  * probabilities. Unsupported (op, dtype) pairs fail here, naming the op, shapes and dtypes.
  */
