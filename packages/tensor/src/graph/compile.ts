@@ -127,13 +127,26 @@ export async function compile<H>(step: StepFunction<H>, opts: CompileOptions<H>)
     });
   };
 
+  /** K recordings from host state `from`, each step starting where the previous one ended. */
+  const hostSteps = (from: H): StepRecording<H>[] => {
+    const recs: StepRecording<H>[] = [];
+    let h = from;
+    for (let i = 0; i < k; i++) {
+      const r = recordStep(step, h, groups, opts.batch, opts.trace);
+      recs.push(r);
+      h = r.host;
+    }
+    return recs;
+  };
+  let ahead: { from: H; recs: StepRecording<H>[] } | null = null;
+
   async function run(batches: readonly (readonly TypedArray[])[]): Promise<StepOutputs> {
     if (batches.length !== k) throw new RangeError(`compiled step: expected ${k} batch(es) per call (stepsPerCall), got ${batches.length}`);
-    // Host side of each step: the next host state and the lifted scalars' values.
-    let h = host;
-    const recs: StepRecording<H>[] = [];
-    for (let s = 0; s < k; s++) {
-      const r = recordStep(step, h, groups, opts.batch, opts.trace);
+    // Host side of each step: the next host state and the lifted scalars' values (traced while
+    // the previous call ran, when the host state is still the one that trace started from).
+    const recs = ahead?.from === host ? ahead.recs : hostSteps(host);
+    ahead = null;
+    for (const r of recs) {
       const moved = unliftedChange(base, r.rec, sites);
       if (moved === "structure") throw new TraceError("compiled step: the step's graph changed (its ops depend on the host state); it cannot run as one compiled graph");
       if (moved) {
@@ -143,9 +156,8 @@ export async function compile<H>(step: StepFunction<H>, opts: CompileOptions<H>)
         await build();
         return run(batches);
       }
-      recs.push(r);
-      h = r.host;
     }
+    const h = recs[recs.length - 1]!.host;
     const feeds: Record<string, Feed> = {};
     const current = groups.flatMap((g) => g.tensors.map((t) => t.storage.buffer));
     if (!flats || current.some((b, i) => b !== buffers[i])) flats = groups.map(gather);
@@ -164,7 +176,17 @@ export async function compile<H>(step: StepFunction<H>, opts: CompileOptions<H>)
       const name = liftedInput(dtype);
       feeds[name] = { dtype, data: stack(dtype, lifted.map((l) => l[name]!)), dims: k === 1 ? [size] : [k, size] };
     }
-    const out = await runner.run(feeds);
+    const pending = runner.run(feeds);
+    // While ORT computes in its worker, trace the next call's steps (speculatively: a failure
+    // there is left for the next call to meet).
+    if (worker) {
+      try {
+        ahead = { from: h, recs: hostSteps(h) };
+      } catch {
+        ahead = null;
+      }
+    }
+    const out = await pending;
     flats = groups.map((g) => out[g.output]!);
     groups.forEach((g, i) => scatter(g, flats![i]!));
     buffers = groups.flatMap((g) => g.tensors.map((t) => t.storage.buffer));
