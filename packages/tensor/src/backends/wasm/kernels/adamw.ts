@@ -4,6 +4,7 @@
 // bit-identical to the op-by-op decomposition on this backend.
 
 import type { View } from "../../../backend/view.js";
+import { isContiguous } from "../../../core/strided.js";
 import type { CallOf } from "../../../ops/primitives.js";
 import { ModuleBuilder } from "../asm/index.js";
 import { addConst, loop } from "./emit.js";
@@ -13,17 +14,8 @@ import type { KernelPlan } from "./plan.js";
 const BLOCK = 16384;
 const MIN_PER_THREAD = 65536;
 
-const contiguous = (v: View): boolean => {
-  let stride = 1;
-  for (let d = v.shape.length - 1; d >= 0; d--) {
-    if (v.shape[d] !== 1 && v.strides[d] !== stride) return false;
-    stride *= v.shape[d]!;
-  }
-  return true;
-};
-
 /** Float32 operands laid out contiguously: the kernel walks them as flat arrays. */
-export const adamwFusable = (inputs: readonly View[]): boolean => inputs.every((v) => v.dtype === "float32" && contiguous(v));
+export const adamwFusable = (inputs: readonly View[]): boolean => inputs.every((v) => v.dtype === "float32" && isContiguous(v));
 
 export function planAdamW(call: CallOf<"adamw_update">, inputs: readonly View[]): KernelPlan {
   const n = inputs[0]!.shape.reduce((a, b) => a * b, 1);
