@@ -1,5 +1,6 @@
 import { partition, type Param, type State, type Transform } from "@equigrad/optim";
-import { compile, setBackend, fromTypedArray, tidy } from "@equigrad/tensor";
+import { compile, evaluateGraph, setBackend, fromTypedArray, tidy } from "@equigrad/tensor";
+import { differingSites, flatGroups, liftLayout, liftedGraph, liftedValues, recordStep } from "../../../packages/tensor/src/graph/step-graph.js";
 import { describe, expect, it } from "vitest";
 import { resolveConfig } from "../src/config/load.js";
 import type { ConfigInput } from "../src/config/schema.js";
@@ -107,6 +108,37 @@ describe("compiled training steps equal eager wasm steps", () => {
 
   it("moe-small (full size; eager routes on the host, the compiled step densely), AdamW, 2 steps", async () => {
     expectClose(await compare({ model: { preset: "moe-small" } }, 2), 2);
+  });
+});
+
+describe("the traced step itself (no ONNX)", () => {
+  it("evaluated op by op on wasm, the lifted graph of a gpt-tiny AdamW step reproduces 3 eager steps bit for bit", () => {
+    const eager = setup({ model: { preset: "gpt-tiny" } });
+    const traced = setup({ model: { preset: "gpt-tiny" } });
+    const clip = eager.config.optim.clipGradNorm;
+    const step = tracedStep(traced.model, traced.params, traced.optimizer, clip);
+    const groups = flatGroups(longLived(traced.params, traced.state));
+    const batch = batchSpecs(1, B, T);
+    const a = recordStep(step, traced.state, groups, batch);
+    const sites = differingSites(a.rec, recordStep(step, a.host, groups, batch).rec);
+    const layout = liftLayout(a.rec, sites);
+    const graph = liftedGraph(a.rec, sites, layout);
+    let host = traced.state;
+    let flat = groups[0]!.tensors.flatMap((t) => t.toArray());
+    let state = eager.state;
+    for (let s = 0; s < 3; s++) {
+      const now = recordStep(step, host, groups, batch);
+      host = now.host;
+      const out = tidy(() => {
+        const r = evaluateGraph(graph, { flat_float32: Float32Array.from(flat), inputs: tokens(s, 0), targets: tokens(s, 1), ...liftedValues(now.rec, sites, layout) });
+        return { flat: r.flat_float32_out!.toArray(), loss: r.loss!.item() };
+      });
+      flat = out.flat;
+      const e = tidy(() => trainStep(eager.model, eager.params, eager.optimizer, state, [{ input: fromTypedArray(tokens(s, 0), [B, T], "int32"), target: fromTypedArray(tokens(s, 1), [B, T], "int32") }], clip));
+      state = e.state;
+      expect(out.loss).toBe(e.loss);
+    }
+    expect(flat).toEqual(groups[0]!.tensors.map((_, i) => i).flatMap((i) => longLived(eager.params, state)[i]!.toArray()));
   });
 });
 
