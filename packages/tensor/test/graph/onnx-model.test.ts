@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { Graph } from "../../src/graph/ir.js";
 import { attr, GraphBuilder, tensorP } from "../../src/graph/onnx/builder.js";
-import { lowerToOnnx, modelOf } from "../../src/graph/onnx/lower.js";
+import { lowerGraph, lowerToOnnx, modelOf } from "../../src/graph/onnx/lower.js";
+import { evaluateGraph } from "@equigrad/tensor";
 import { encodeModel, ONNX_TYPE, type GraphP } from "../../src/graph/onnx/proto.js";
 import { OnnxSession } from "../../src/graph/onnx/session.js";
-import { expectClose, expectExact, meta, randomData, rng } from "./onnx-helpers.js";
+import { expectClose, expectExact, meta, randomData, rng, runOnnx } from "./onnx-helpers.js";
 
 // The protobuf encoder (read back by a wire-format decoder and by ORT), multi-node graphs, and
 // the session's input checks.
@@ -156,6 +157,37 @@ describe("onnx lowering of multi-node graphs", () => {
   it("duplicate port names are refused", () => {
     expect(() => lowerToOnnx({ ...graph, outputs: [{ name: "a", value: 5 }] })).toThrow(/'a' is used twice/);
   });
+});
+
+describe("matmul whose result is only transposed", () => {
+  // w_grad = (xᵀ g)ᵀ as autograd writes weight gradients; batched too. Lowered as gᵀ x: no
+  // Transpose reads a MatMul output, and the values are those of the graph run eagerly.
+  for (const [xs, gs] of [[[6, 4], [6, 5]], [[2, 6, 4], [2, 6, 5]]] as const) {
+    it(`[${xs}] and [${gs}]`, async () => {
+      const r = xs.length;
+      const swap = [...Array.from({ length: r - 2 }, (_, i) => i), r - 1, r - 2];
+      const xt = [...xs.slice(0, -2), xs[r - 1], xs[r - 2]], mm = [...xs.slice(0, -2), xs[r - 1], gs[r - 1]], out = [...xs.slice(0, -2), gs[r - 1], xs[r - 1]];
+      const graph: Graph = {
+        values: [{ id: 0, ...meta(xs) }, { id: 1, ...meta(gs) }, { id: 2, ...meta(xt) }, { id: 3, ...meta(mm) }, { id: 4, ...meta(out) }],
+        inputs: [{ name: "x", value: 0 }, { name: "g", value: 1 }],
+        constants: [],
+        nodes: [
+          { call: { op: "permute", perm: swap }, inputs: [0], output: 2 },
+          { call: { op: "matmul" }, inputs: [2, 1], output: 3 },
+          { call: { op: "permute", perm: swap }, inputs: [3], output: 4 },
+        ],
+        outputs: [{ name: "w", value: 4 }],
+      };
+      const nodes = lowerGraph(graph).nodes;
+      const matmulOuts = new Set(nodes.filter((n) => n.opType === "MatMul").flatMap((n) => n.outputs));
+      expect(nodes.some((n) => n.opType === "Transpose" && matmulOuts.has(n.inputs[0]!))).toBe(false);
+      const rr = rng(4);
+      const feeds = { x: randomData(meta(xs), rr), g: randomData(meta(gs), rr) };
+      const got = (await runOnnx(graph, feeds)).w!;
+      const want = evaluateGraph(graph, feeds).w!.data();
+      expectClose(got, want, 1e-6, 1e-6, "w");
+    });
+  }
 });
 
 describe("OnnxSession input checks", () => {

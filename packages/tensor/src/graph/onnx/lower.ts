@@ -15,8 +15,9 @@
  *   body is `lowerInto` on a builder with prefix "body_": carried inputs are body inputs, per-step
  *   inputs are `Gather(outer [K, ...] input, iteration)`, outer-scope names need nothing.
  *
- * Choices that let ORT fuse and avoid copies: ONNX broadcasting replaces Expand before
- * elementwise ops; permutes stay Transposes that ORT folds into (Fused)MatMul; softmax,
+ * Choices that let ORT fuse and avoid copies: elementwise ops broadcast natively (no Expand is
+ * inserted); permutes stay Transposes that ORT folds into (Fused)MatMul, and a matmul whose
+ * result is only transposed is lowered as Bᵀ Aᵀ (no output transpose pass); softmax,
  * log_softmax, layer_norm and rms_norm (float32) are Softmax/LogSoftmax/LayerNormalization and
  * ORT's SimplifiedLayerNormalization kernels;
  * constants are initializers (large fills ConstantOfShape); attention's VJP reuses the forward's
@@ -26,7 +27,7 @@ import { OpError, fmtShape } from "../../core/errors.js";
 import { infer, kindOf, type Meta, type PrimitiveCall } from "../../ops/primitives.js";
 import type { Graph, GraphNode, Port } from "../ir.js";
 import { encodeModel, type GraphP, type ModelP, type ValueInfoP } from "./proto.js";
-import { GraphBuilder, onnxType, type Val } from "./builder.js";
+import { attr, GraphBuilder, onnxType, type Val } from "./builder.js";
 import { lowerElementwise } from "./elementwise.js";
 import { lowerArgReduce, lowerCumsum, lowerReduce } from "./reduce.js";
 import { lowerConcat, lowerExpand, lowerGather, lowerMatmul, lowerPad, lowerPermute, lowerReshape, lowerScatterAdd, lowerSlice } from "./shape.js";
@@ -126,14 +127,50 @@ export function lowerInto(b: GraphBuilder, graph: Graph, inputName: (port: Port)
     const m = graph.values[c.value]!;
     names.set(c.value, lowerConstant(b, { op: "constant", data: c.data, shape: m.shape, dtype: m.dtype }));
   }
+  const swapped = transposedMatmuls(graph);
   graph.nodes.forEach((node, i) => {
     checkNode(graph, node, i);
+    if (swapped.skip.has(i)) return; // a permute its matmul already produced
     const ins = node.inputs.map(val);
     const outMeta = graph.values[node.output]!;
+    const permute = swapped.matmuls.get(i);
+    if (permute !== undefined) {
+      // (A B)ᵀ = Bᵀ Aᵀ: ORT folds input transposes into FusedMatMul (or cancels them against a
+      // producer's), where a transposed output would be a separate pass.
+      const [a, c] = ins as [Val, Val];
+      const t = (v: Val) => b.op("Transpose", [v.name], [attr.ints("perm", swapLast(v.shape.length))]);
+      names.set(permute, b.op("MatMul", [t(c), t(a)], [], `${b.prefix}v${permute}`));
+      return;
+    }
     const source = kindOf(node.call.op) === "source";
     names.set(node.output, lowerCall(b, node.call, ins, outMeta, source ? undefined : `${b.prefix}v${node.output}`));
   });
   return names;
+}
+
+const swapLast = (rank: number): number[] => [...Array.from({ length: rank - 2 }, (_, i) => i), rank - 1, rank - 2];
+
+/**
+ * Matmuls whose only use is a permute swapping the last two axes (weight gradients come out
+ * as (xᵀ g)ᵀ): node index of the matmul → the permute's output value, and the permutes to skip.
+ */
+function transposedMatmuls(graph: Graph): { matmuls: Map<number, number>; skip: Set<number> } {
+  const uses = new Map<number, number[]>();
+  graph.nodes.forEach((n, i) => n.inputs.forEach((v) => uses.set(v, [...(uses.get(v) ?? []), i])));
+  const outputs = new Set(graph.outputs.map((p) => p.value));
+  const matmuls = new Map<number, number>();
+  const skip = new Set<number>();
+  graph.nodes.forEach((n, i) => {
+    if (n.call.op !== "matmul" || outputs.has(n.output)) return;
+    const users = uses.get(n.output) ?? [];
+    if (users.length !== 1) return;
+    const user = graph.nodes[users[0]!]!;
+    const rank = graph.values[n.output]!.shape.length;
+    if (user.call.op !== "permute" || user.call.perm.join() !== swapLast(rank).join()) return;
+    matmuls.set(i, user.output);
+    skip.add(users[0]!);
+  });
+  return { matmuls, skip };
 }
 
 export const valueInfo = (name: string, m: Meta): ValueInfoP => ({ name, elemType: onnxType(m.dtype), shape: m.shape });
