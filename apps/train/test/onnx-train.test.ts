@@ -33,4 +33,12 @@ describe('train with backend "onnx"', () => {
     await expect(train(tinyConfig(root, corpus, { backend: { name: "onnx", stepsPerCall: 4 } }), { log: null })).rejects.toThrow(ConfigError);
     await expect(train(tinyConfig(root, corpus, { name: "x", backend: { name: "onnx", stepsPerCall: 4 } }), { log: null })).rejects.toThrow(/train.steps \(6\), eval.every \(3\), checkpoint.every \(3\) must be multiples/);
   });
+
+  it('provider "cuda" where it is not installed is a config error that says how to install it', async () => {
+    const root = tmp();
+    const corpus = writeCorpus(join(root, "data"));
+    await expect(train(tinyConfig(root, corpus, { backend: { name: "onnx", provider: "cuda" } }), { log: null })).rejects.toThrow(
+      /backend\.provider "cuda": the CUDA execution provider.*ONNXRUNTIME_NODE_INSTALL=cuda12/s,
+    );
+  });
 });

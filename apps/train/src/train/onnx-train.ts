@@ -1,5 +1,5 @@
 import type { Param, State, Transform } from "@equigrad/optim";
-import { compile, type CompiledStep } from "@equigrad/tensor";
+import { ProviderError, compile, type CompiledStep } from "@equigrad/tensor";
 import type { Transformer } from "@equigrad/models";
 import { ConfigError } from "../config/load.js";
 import type { Config } from "../config/schema.js";
@@ -30,15 +30,21 @@ export class OnnxSteps<S extends State> {
     if (k > 1 && bad.length) {
       throw new ConfigError(`backend.stepsPerCall ${k}: ${bad.map(([n, v]) => `${n} (${v})`).join(", ")} must be multiples of it, so that eval and checkpoints see the parameters of their own step`);
     }
-    const compiled = await compile(tracedStep(model, params, optimizer, config.optim.clipGradNorm), {
-      tensors: longLived(params, state),
-      batch: batchSpecs(config.train.gradAccum, micro, seqLen),
-      host: state,
-      stepsPerCall: k,
-      provider: config.backend.provider ?? "cpu",
-      ...(config.backend.threads !== undefined ? { threads: config.backend.threads } : {}),
-    });
-    return new OnnxSteps(compiled, k, config.train.gradAccum);
+    try {
+      const compiled = await compile(tracedStep(model, params, optimizer, config.optim.clipGradNorm), {
+        tensors: longLived(params, state),
+        batch: batchSpecs(config.train.gradAccum, micro, seqLen),
+        host: state,
+        stepsPerCall: k,
+        provider: config.backend.provider ?? "cpu",
+        ...(config.backend.threads !== undefined ? { threads: config.backend.threads } : {}),
+      });
+      return new OnnxSteps(compiled, k, config.train.gradAccum);
+    } catch (e) {
+      // A missing provider is a setup problem the user fixes: one clear message, no stack.
+      if (e instanceof ProviderError) throw new ConfigError(`backend.provider "${e.provider}": ${e.message}`);
+      throw e;
+    }
   }
 
   /** Whether the parameters are those of the last step returned (no steps of a call are still queued). */

@@ -83,6 +83,7 @@ export async function compile<H>(step: StepFunction<H>, opts: CompileOptions<H>)
   const k = opts.stepsPerCall ?? 1;
   if (!(Number.isInteger(k) && k >= 1)) throw new RangeError(`compile: stepsPerCall must be a positive integer, got ${k}`);
   const provider = opts.provider ?? "cpu";
+  ensureProvider(provider); // before any tracing: a missing provider fails fast
   const worker = opts.worker ?? true;
   const groups = flatGroups(opts.tensors);
   const first = recordStep(step, opts.host, groups, opts.batch, opts.trace);
