@@ -4,8 +4,8 @@ import { describe, expect, it } from "vitest";
 import { tempDirs } from "./fixtures/tmp.js";
 import { tinyConfig, writeCorpus } from "./fixtures/train/setup.js";
 import { metricsOf } from "./fixtures/train/read.js";
-import { ConfigError } from "../src/config/load.js";
-import { compare } from "../src/compare/run.js";
+import { ConfigError, resolveConfig } from "../src/config/load.js";
+import { compare, compareHash } from "../src/compare/run.js";
 import { comparePlan } from "../src/compare/plan.js";
 
 const tmp = tempDirs("compare");
@@ -78,6 +78,9 @@ describe("train compare", () => {
     const report = await compare(loaded, { tables: ["adamw", "muon", "symmetry"], lrs: [1, 2], reportOnly: true }, { log: null });
     expect(report.runs.map((r) => r.name)).toEqual(["adamw-lr1", "muon-lr1", "symmetry-lr1"]);
     expect(existsSync(join(first.dir, "adamw-lr2"))).toBe(false);
+    // A base config with its own variant or overrides is another comparison (its runs have the same names).
+    expect(compareHash(resolveConfig({ ...structuredClone(loaded.config), optim: { ...loaded.config.optim, variants: { mlp: "muon" } } }).config)).not.toBe(basename(first.dir).slice(8));
+    expect(compareHash(resolveConfig({ ...structuredClone(loaded.config), optim: { ...loaded.config.optim, table: "muon", lrScale: 2 } }).config)).toBe(basename(first.dir).slice(8));
     expect(readFileSync(join(first.dir, "compare.md"), "utf8")).toContain("3 of 6 runs done");
   });
 });

@@ -82,14 +82,15 @@ export async function compare(loaded: LoadedConfig, opts: CompareOptions, io: { 
 }
 
 /**
- * Names the comparison folder: the result fields of the shared config, without what the runs set
- * themselves (table, variants, lr scale). So comparisons of one model and budget share a folder,
- * and a later, larger plan (more tables or lrs, or runs split over several processes) reuses every
- * run already finished there.
+ * Names the comparison folder: the result fields of the shared config, without what every run
+ * sets itself (table, lr scale). So comparisons of one model and budget share a folder, and a
+ * later, larger plan (more tables or lrs, or runs split over several processes) reuses every run
+ * already finished there. The config's own variants and overrides stay in: runs are named by
+ * table, plan variant and lr only, so a base that differs there needs its own folder.
  */
 export function compareHash(base: Config): string {
   const fields = resultFields(base) as { optim: Record<string, unknown> };
-  const { table: _t, variants: _v, lrScale: _l, ...optim } = fields.optim;
+  const { table: _t, lrScale: _l, ...optim } = fields.optim;
   return hashConfig({ ...fields, optim }).slice(0, 12);
 }
 
