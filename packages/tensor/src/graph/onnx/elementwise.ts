@@ -2,6 +2,8 @@ import { OpError } from "../../core/errors.js";
 import type { BinaryOp, PrimitiveCall, UnaryOp } from "../../ops/primitives.js";
 import { attr, onnxType, type GraphBuilder, type Val } from "./builder.js";
 
+/** Elementwise primitives: ONNX broadcasts natively (numpy rules), so no Expand is ever needed. */
+
 /** Series terms for erf on [0, 6]: at x = 6 the 100th term is below 1e-18 of the sum. */
 const ERF_TERMS = 100;
 
@@ -31,8 +33,6 @@ export const erfOf = (b: GraphBuilder, x: string, dtype: Val["dtype"], out?: str
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 
-/** Elementwise primitives: ONNX broadcasts natively (numpy rules), so no Expand is ever needed. */
-
 const UNARY_ONNX: Partial<Record<UnaryOp, string>> = {
   exp: "Exp", log: "Log", sqrt: "Sqrt", sin: "Sin", cos: "Cos", tanh: "Tanh", sigmoid: "Sigmoid",
   reciprocal: "Reciprocal", erf: "Erf", neg: "Neg", abs: "Abs", sign: "Sign", logical_not: "Not",
@@ -42,9 +42,6 @@ const BINARY_ONNX: Partial<Record<BinaryOp, string>> = {
   add: "Add", sub: "Sub", mul: "Mul", div: "Div", pow: "Pow", maximum: "Max", minimum: "Min",
   eq: "Equal", lt: "Less", le: "LessOrEqual", gt: "Greater", ge: "GreaterOrEqual", logical_and: "And", logical_or: "Or",
 };
-
-/** x · sigmoid(x). */
-export const silu = (b: GraphBuilder, x: string): string => b.op("Mul", [x, b.op("Sigmoid", [x])]);
 
 export function lowerUnary(b: GraphBuilder, op: UnaryOp, x: Val, out?: string): string {
   switch (op) {
