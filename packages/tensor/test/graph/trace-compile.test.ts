@@ -51,6 +51,8 @@ describe("compile (ONNX Runtime, CPU provider)", () => {
     await one.release();
     const b = setup();
     const three = await compile(toy(b.w, b.m), { tensors: [b.w, b.m], batch, host: 1, threads: 1, stepsPerCall: 3 });
+    // The Loop carries the pieces of the flat buffer (split once before it, joined once after).
+    expect(Buffer.from(three.model).includes("body_flat_float32_1")).toBe(true);
     const looped: number[] = [];
     for (let i = 0; i < 6; i += 3) looped.push(...(await three.run(ts.slice(i, i + 3).map((t) => [t]))).loss!.map((l) => l[0]!));
     await three.release();
