@@ -22,6 +22,8 @@ export interface SessionOptions {
   readonly threads?: number;
   /** CUDA device ordinal. */
   readonly deviceId?: number;
+  /** Debugging: where ORT writes the model after its graph optimizations (fusions, folded transposes). */
+  readonly optimizedModelPath?: string;
 }
 
 /** What can be fed: equigrad's arrays, and int64 (BigInt64Array) for counters and indices. */
@@ -59,6 +61,7 @@ export class OnnxSession {
         interOpNumThreads: 1,
         executionMode: "sequential",
         graphOptimizationLevel: "all",
+        ...(opts.optimizedModelPath ? { optimizedModelFilePath: opts.optimizedModelPath } : {}),
       });
     } catch (e) {
       throw new Error(`ONNX Runtime could not load the model (${model.length} bytes) on provider ${provider}: ${(e as Error).message}`, { cause: e });
