@@ -52,4 +52,4 @@ export { encodeModel, encodeGraph, ONNX_TYPE, type ModelP, type GraphP, type Nod
 export { OnnxSession, type SessionOptions, type PortInfo } from "./graph/onnx/session.js";
 export { ensureProvider, ProviderError, cudaInstallHint, PROVIDERS, type Provider } from "./graph/onnx/providers.js";
 export type { StepFunction } from "./graph/step-graph.js";
-export { compile, type CompileOptions, type CompiledStep, type StepOutputs } from "./graph/compile.js";
+export { compile, type CompileOptions, type CompiledStep, type StepOutputs, type CallTimings } from "./graph/compile.js";

@@ -53,7 +53,22 @@ export interface CompiledStep<H> {
    * the long-lived tensors before it resolves.
    */
   run(batches: readonly (readonly TypedArray[])[]): Promise<StepOutputs>;
+  /** Where the last call's time went (ms). */
+  readonly timings: CallTimings;
   release(): Promise<void>;
+}
+
+export interface CallTimings {
+  /** Host tracing before the ORT call (0 when the previous call traced these steps ahead). */
+  trace: number;
+  /** Tracing the next call's steps, overlapped with this call's ORT run. */
+  traceAhead: number;
+  /** Building the feeds (flat buffers, batches, lifted scalars). */
+  feeds: number;
+  /** The ORT call, from posting the feeds to receiving the outputs. */
+  ort: number;
+  /** Writing the new flat buffers back into the tensors. */
+  writeBack: number;
 }
 
 interface Runner {
@@ -140,11 +155,13 @@ export async function compile<H>(step: StepFunction<H>, opts: CompileOptions<H>)
     return recs;
   };
   let ahead: { from: H; recs: StepRecording<H>[] } | null = null;
+  let timings: CallTimings = { trace: 0, traceAhead: 0, feeds: 0, ort: 0, writeBack: 0 };
 
   async function run(batches: readonly (readonly TypedArray[])[]): Promise<StepOutputs> {
     if (batches.length !== k) throw new RangeError(`compiled step: expected ${k} batch(es) per call (stepsPerCall), got ${batches.length}`);
     // Host side of each step: the next host state and the lifted scalars' values (traced while
     // the previous call ran, when the host state is still the one that trace started from).
+    const t0 = performance.now();
     const recs = ahead?.from === host ? ahead.recs : hostSteps(host);
     ahead = null;
     for (const r of recs) {
@@ -159,6 +176,7 @@ export async function compile<H>(step: StepFunction<H>, opts: CompileOptions<H>)
       }
     }
     const h = recs[recs.length - 1]!.host;
+    const t1 = performance.now();
     const feeds: Record<string, Feed> = {};
     const current = groups.flatMap((g) => g.tensors.map((t) => t.storage.buffer));
     if (!flats || current.some((b, i) => b !== buffers[i])) flats = groups.map(gather);
@@ -177,6 +195,7 @@ export async function compile<H>(step: StepFunction<H>, opts: CompileOptions<H>)
       const name = liftedInput(dtype);
       feeds[name] = { dtype, data: stack(dtype, lifted.map((l) => l[name]!)), dims: k === 1 ? [size] : [k, size] };
     }
+    const t2 = performance.now();
     const pending = runner.run(feeds);
     // While ORT computes in its worker, trace the next call's steps (speculatively: a failure
     // there is left for the next call to meet).
@@ -187,11 +206,14 @@ export async function compile<H>(step: StepFunction<H>, opts: CompileOptions<H>)
         ahead = null;
       }
     }
+    const t3 = performance.now();
     const out = await pending;
+    const t4 = performance.now();
     flats = groups.map((g) => out[g.output]!);
     groups.forEach((g, i) => scatter(g, flats![i]!));
     buffers = groups.flatMap((g) => g.tensors.map((t) => t.storage.buffer));
     host = h;
+    timings = { trace: t1 - t0, traceAhead: t3 - t2, feeds: t2 - t1, ort: t4 - t2, writeBack: performance.now() - t4 };
     const result: StepOutputs = {};
     for (const name of recs[0]!.outputNames) {
       const v = out[name]!;
@@ -216,6 +238,9 @@ export async function compile<H>(step: StepFunction<H>, opts: CompileOptions<H>)
       return sites.length;
     },
     run,
+    get timings() {
+      return timings;
+    },
     release: () => runner.release(),
   };
 }
