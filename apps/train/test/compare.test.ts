@@ -48,10 +48,13 @@ describe("train compare", () => {
     }
     // The two tables really differ (different rules on the same data).
     expect(first.runs[0]!.valLoss).not.toBe(first.runs[1]!.valLoss);
+    // The lrs of the entries the model has (gpt-tiny: no router, no experts).
+    expect(Object.keys(first.runs[1]!.lrs)).toEqual(["embed", "attn", "mlp_in", "mlp_down", "other"]);
     expect(first.runs[1]!.lrs).toMatchObject({ embed: 0.1, attn: 0.05, other: 3e-3 });
+    expect(first.runs[1]!.final.logitRms).toBeGreaterThan(0);
 
     const md = readFileSync(join(first.dir, "compare.md"), "utf8");
-    expect(md).toMatch(/\| run \| table \| variants \| lr × \| final val loss \(nats\/token\) \| steps \| tokens \| time \(s\) \| status \|/);
+    expect(md).toMatch(/\| run \| table \| variants \| lr × \| final val loss \(nats\/token\) \| steps \| tokens \| time \(s\) \| final logit RMS \| status \|/);
     for (const r of first.runs) expect(md).toContain(`| ${r.label} | ${r.table} | – | 1 | ${r.valLoss.toFixed(4)} | 4 | 256 |`);
     const svg = readFileSync(join(first.dir, "val_loss.svg"), "utf8");
     expect(svg.match(/<path /g)).toHaveLength(2);

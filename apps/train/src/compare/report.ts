@@ -13,6 +13,7 @@ const lrText = (lrs: Record<string, number>): string =>
 /** compare.md (table of final validation losses), val_loss.svg (all curves) and results.json. */
 export function writeCompareReport(dir: string, base: Config, runs: readonly RunResult[], planned: number): void {
   const seqLen = base.train.seqLen ?? "the context length";
+  const moe = runs.some((r) => r.final?.loadCv !== undefined);
   const best = new Map<string, RunResult>();
   for (const r of runs) {
     const key = `${r.table}${Object.values(r.variants).map((v) => `/${v}`).join("")}`;
@@ -24,11 +25,16 @@ export function writeCompareReport(dir: string, base: Config, runs: readonly Run
     "",
     `Same model, data (${base.data.corpus.kind}, ${base.data.tokenizer} tokens), seed ${base.seed} and token budget for every run: ` +
       `${base.train.steps} steps × ${base.train.batchSize} × ${seqLen} tokens; validation every ${base.eval.every} steps on ${base.eval.windows} windows. ` +
-      `${runs.length} of ${planned} runs done. "lr ×" scales every entry's lr of the table (optim.lrScale); the lrs each run used are listed below.`,
+      `${runs.length} of ${planned} runs done. "lr ×" scales every entry's lr of the table (optim.lrScale); the lrs each run used are listed below. ` +
+      `Final logit RMS: of the last evaluation's first batch; router load CV and dead-expert fraction: the last step's, averaged over layers.`,
     "",
-    "| run | table | variants | lr × | final val loss (nats/token) | steps | tokens | time (s) | status |",
-    "|---|---|---|---|---|---|---|---|---|",
-    ...runs.map((r) => `| ${r.label} | ${r.table} | ${Object.entries(r.variants).map(([k, v]) => `${k}=${v}`).join(", ") || "–"} | ${r.lrScale} | ${fixed(r.valLoss)} | ${r.steps} | ${r.tokens.toLocaleString("en-US")} | ${Math.round(r.seconds)} | ${r.status} |`),
+    `| run | table | variants | lr × | final val loss (nats/token) | steps | tokens | time (s) | final logit RMS |${moe ? " router load CV | dead experts |" : ""} status |`,
+    `|---|---|---|---|---|---|---|---|---|${moe ? "---|---|" : ""}---|`,
+    ...runs.map(
+      (r) =>
+        `| ${r.label} | ${r.table} | ${Object.entries(r.variants).map(([k, v]) => `${k}=${v}`).join(", ") || "–"} | ${r.lrScale} | ${fixed(r.valLoss)} | ${r.steps} | ${r.tokens.toLocaleString("en-US")} | ${Math.round(r.seconds)} | ${fixed(r.final?.logitRms ?? NaN, 2)} |` +
+        `${moe ? ` ${fixed(r.final?.loadCv ?? NaN, 3)} | ${fixed(r.final?.deadFraction ?? NaN, 3)} |` : ""} ${r.status} |`,
+    ),
     "",
     "## Best lr per table",
     "",

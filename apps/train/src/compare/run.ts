@@ -23,7 +23,15 @@ export interface RunResult extends CompareRun {
   seconds: number;
   /** (step, validation loss) points for the plot. */
   curve: [number, number][];
+  /** Diagnostics at the end of the run: final-logit RMS; for MoE models router load CV and dead-expert fraction. */
+  final: FinalDiagnostics;
   message?: string;
+}
+
+export interface FinalDiagnostics {
+  logitRms?: number;
+  loadCv?: number;
+  deadFraction?: number;
 }
 
 export interface CompareResult {
@@ -46,12 +54,12 @@ export async function compare(loaded: LoadedConfig, opts: CompareOptions, io: { 
   const dir = join(base.runDir, `compare-${compareHash(base)}`);
   // Every run's config and table first: a mistake fails now, not after an hour of training.
   const configs = plan.map((r) => runConfig(base, r, dir));
-  checkTables(base, configs);
+  const entryLrs = checkTables(base, configs);
   log(`comparison of ${plan.length} runs (${base.model.preset}, ${base.train.steps} steps × ${base.train.batchSize}×${base.train.seqLen ?? "ctx"} tokens) in ${dir}`);
   const results: RunResult[] = [];
   for (const [i, r] of plan.entries()) {
     const c = configs[i]!;
-    const lrs = Object.fromEntries(optimizerTable(c.config).map((e) => [e.name ?? e.rule, (e.hyper?.lr as number | undefined) ?? NaN]));
+    const lrs = entryLrs[i]!;
     const metricsPath = join(dir, r.name, "metrics.jsonl");
     const done = existsSync(metricsPath) ? finished(readMetrics(metricsPath), c.config.train.steps) : null;
     let result: RunResult;
@@ -65,12 +73,12 @@ export async function compare(loaded: LoadedConfig, opts: CompareOptions, io: { 
       log(`[${i + 1}/${plan.length}] ${r.label}: training`);
       try {
         const s = await train(c, { resume: existsSync(join(dir, r.name, "config.json")), log: (l) => log(`  ${l}`) });
-        result = { ...r, status: "trained", lrs, steps: s.steps, valLoss: s.valLoss, tokens: s.tokens, seconds: s.seconds, curve: curveOf(readMetrics(metricsPath)) };
+        result = { ...r, status: "trained", lrs, steps: s.steps, valLoss: s.valLoss, tokens: s.tokens, seconds: s.seconds, ...traces(readMetrics(metricsPath)) };
       } catch (e) {
         if (!(e instanceof TrainingError)) throw e;
         const records = existsSync(metricsPath) ? readMetrics(metricsPath) : [];
         const last = records.at(-1) ?? {};
-        result = { ...r, status: "diverged", lrs, steps: Number(last.step ?? 0), valLoss: NaN, tokens: Number(last.tokens ?? 0), seconds: Number(last.elapsed_s ?? 0), curve: curveOf(records), message: e.message.split(". ")[0] };
+        result = { ...r, status: "diverged", lrs, steps: Number(last.step ?? 0), valLoss: NaN, tokens: Number(last.tokens ?? 0), seconds: Number(last.elapsed_s ?? 0), ...traces(records), message: e.message.split(". ")[0] };
         log(`  diverged: ${result.message}`);
       }
     }
@@ -112,12 +120,19 @@ function runConfig(base: Config, r: CompareRun, dir: string): LoadedConfig {
   return loaded;
 }
 
-/** Builds every run's optimizer for the model (no state yet), so a table that does not fit fails before the first run. */
-function checkTables(base: Config, configs: readonly LoadedConfig[]): void {
+/**
+ * Builds every run's optimizer for the model (no state yet), so a table that does not fit fails
+ * before the first run; returns each run's lr per table entry (entries the model has).
+ */
+function checkTables(base: Config, configs: readonly LoadedConfig[]): Record<string, number>[] {
   useBackend(base);
   const { model } = createModel(base, tokenizerFromName(base.data.tokenizer).vocabSize);
   try {
-    for (const c of configs) buildOptimizer(c.config, model.namedParameters());
+    const params = model.namedParameters();
+    return configs.map((c) => {
+      buildOptimizer(c.config, params);
+      return Object.fromEntries(optimizerTable(c.config, params).map((e) => [e.name ?? e.rule, (e.hyper?.lr as number | undefined) ?? NaN]));
+    });
   } finally {
     model.dispose();
   }
@@ -127,7 +142,19 @@ function checkTables(base: Config, configs: readonly LoadedConfig[]): void {
 function finished(records: readonly MetricRecord[], steps: number): Omit<RunResult, keyof CompareRun | "status" | "lrs"> | null {
   const last = records.at(-1);
   if (!last || last.step !== steps || typeof last.val_loss !== "number") return null;
-  return { steps, valLoss: last.val_loss, tokens: Number(last.tokens), seconds: Number(last.elapsed_s), curve: curveOf(records) };
+  return { steps, valLoss: last.val_loss, tokens: Number(last.tokens), seconds: Number(last.elapsed_s), ...traces(records) };
+}
+
+/** The validation curve and the last logged diagnostics of a run's metrics. */
+function traces(records: readonly MetricRecord[]): { curve: [number, number][]; final: FinalDiagnostics } {
+  const lastOf = <T>(key: string): T | undefined => [...records].reverse().find((r) => r[key] !== undefined)?.[key] as T | undefined;
+  const moe = lastOf<{ load_cv?: number; dead_fraction?: number }>("moe");
+  const final: FinalDiagnostics = {};
+  const logits = lastOf<{ rms?: number }>("logits");
+  if (typeof logits?.rms === "number") final.logitRms = logits.rms;
+  if (typeof moe?.load_cv === "number") final.loadCv = moe.load_cv;
+  if (typeof moe?.dead_fraction === "number") final.deadFraction = moe.dead_fraction;
+  return { curve: curveOf(records), final };
 }
 
 const curveOf = (records: readonly MetricRecord[]): [number, number][] =>
