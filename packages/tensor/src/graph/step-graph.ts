@@ -3,9 +3,10 @@ import { fmtShape } from "../core/errors.js";
 import { apply } from "../dispatch.js";
 import { tidy } from "../memory/scope.js";
 import type { PrimitiveCall } from "../ops/primitives.js";
-import type { Tensor } from "../tensor.js";
+import { Tensor } from "../tensor.js";
+import { treeFlatten, type Tree } from "../tree.js";
 import type { Constant, Graph, GraphNode, Port, ValueInfo } from "./ir.js";
-import { TraceError } from "./symbolic.js";
+import { TraceError, isSymbolic } from "./symbolic.js";
 import { Recorder, prune, type InputSpec, type TraceOptions } from "./trace.js";
 
 /**
@@ -69,7 +70,10 @@ export function flatGroups(tensors: readonly Tensor[]): FlatGroup[] {
 export function recordStep<H>(step: StepFunction<H>, host: H, groups: readonly FlatGroup[], batch: readonly InputSpec[], opts: TraceOptions = {}): StepRecording<H> {
   const rec = new Recorder(opts);
   const all = groups.flatMap((g) => g.tensors);
-  const originals = all.map((t) => t.alias());
+  // Tensors of the host state that are not long-lived are restored too (and reported if the step changed them).
+  const others = (treeFlatten(host as Tree<unknown>)[0] as unknown[]).filter((l): l is Tensor => l instanceof Tensor && !all.includes(l) && !l.isDisposed);
+  const kept = [...all, ...others];
+  const originals = kept.map((t) => t.alias());
   try {
     return rec.run(() =>
       tidy(() => {
@@ -82,13 +86,17 @@ export function recordStep<H>(step: StepFunction<H>, host: H, groups: readonly F
         }
         const syms = batch.map((b, i) => rec.input(batchInput(i, b), b.shape, b.dtype));
         const r = step(host, syms);
+        // A host-state tensor that now holds a traced value was updated by the step without
+        // being one of the long-lived tensors: its new value would never come back.
+        const stray = [...others, ...(treeFlatten(r.host as Tree<unknown>)[0] as unknown[])].find((l): l is Tensor => l instanceof Tensor && isSymbolic(l.storage.buffer) && !all.includes(l));
+        if (stray) throw new TraceError(`compile: the step updated a tensor of its host state (${fmtShape(stray.shape)} ${stray.dtype}) that is not among the long-lived tensors; pass every parameter and state tensor in \`tensors\``);
         for (const g of groups) rec.output(g.output, apply({ op: "concat", axis: 0 }, g.tensors.map((t) => apply({ op: "reshape", shape: [t.size] }, [t]))));
         for (const [name, t] of Object.entries(r.outputs)) rec.output(name, t);
         return { rec, host: r.host, outputNames: Object.keys(r.outputs) };
       }),
     );
   } finally {
-    all.forEach((t, i) => t.assign(originals[i]!));
+    kept.forEach((t, i) => t.assign(originals[i]!));
     for (const o of originals) o.dispose();
     rec.dispose();
   }

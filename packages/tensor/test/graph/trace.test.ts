@@ -128,6 +128,19 @@ describe("step recording and scalar lifting", () => {
     expect(() => differingSites(recordStep(f, 1, groups, []).rec, recordStep(f, 2, groups, []).rec)).toThrow(/graph changed between two step counts/);
   });
 
+  it("names a state tensor the step updates but that is not among the long-lived tensors, and leaves it intact", () => {
+    const w = zeros([2]).keep();
+    const m = zeros([3]).keep();
+    const f = (state: { m: Tensor }) => {
+      w.assign(w.add(1));
+      state.m.assign(state.m.add(w.sum()));
+      return { host: state, outputs: {} };
+    };
+    expect(() => recordStep(f, { m }, flatGroups([w]), [])).toThrow(/updated a tensor of its host state \(\[3\] float32\) that is not among the long-lived tensors/);
+    expect(w.toArray()).toEqual([0, 0]);
+    expect(m.add(1).toArray()).toEqual([1, 1, 1]);
+  });
+
   it("reports a constant that starts moving after compilation", () => {
     const w = zeros([2]).keep();
     const groups = flatGroups([w]);
