@@ -17,6 +17,14 @@ describe("onnx: sum/max/min", () => {
     await checkOp({ op: "sum", axes: [1] }, [meta([3, 5], "bool")]);
     await checkOp({ op: "sum", axes: [] }, [meta([3, 5], "bool")]);
   });
+  it("max/min propagate NaN (torch semantics; ORT's kernels skip it) and keep ±∞", async () => {
+    const x = Float32Array.of(1, NaN, 3, 2, 5, -Infinity, Infinity, 0, NaN, NaN, 1, 2);
+    for (const op of ["max", "min"] as const) {
+      await checkOp({ op, axes: [1] }, [meta([3, 4])], { data: [x] });
+      await checkOp({ op, axes: [0] }, [meta([3, 4])], { data: [x] });
+      await checkOp({ op, axes: [0, 1] }, [meta([3, 4], "float64")], { data: [Float64Array.from(x)] });
+    }
+  });
   it("sum over an empty axis is 0", async () => {
     await checkOp({ op: "sum", axes: [1] }, [meta([3, 0], "float32")]);
     await checkOp({ op: "sum", axes: [0] }, [meta([0, 2], "int32")]);
@@ -34,6 +42,16 @@ describe("onnx: argmax/argmin", () => {
       });
     }
   }
+});
+
+describe("onnx: arg-reductions with NaN", () => {
+  it("the first NaN is both the argmax and the argmin", async () => {
+    const x = Float32Array.of(1, NaN, 3, NaN, 5, Infinity, -Infinity, 0, 2, 2, 1, NaN);
+    for (const op of ["argmax", "argmin"] as const) {
+      await checkOp({ op, axis: 1 }, [meta([3, 4])], { data: [x] });
+      await checkOp({ op, axis: 0 }, [meta([3, 4])], { data: [x] });
+    }
+  });
 });
 
 describe("onnx: cumsum", () => {
