@@ -27,6 +27,21 @@ describe('train with backend "onnx"', () => {
     expect(metricsOf(onnx.runDir)[5]!.loss).not.toBe(metricsOf(onnx.runDir)[0]!.loss);
   });
 
+  it("MoE: losses and router metrics (from the compiled step's assignment counts) follow the wasm backend", async () => {
+    const root = tmp();
+    const corpus = writeCorpus(join(root, "data"));
+    const extra = { model: { preset: "moe-small", overrides: { nLayer: 2, dModel: 32, nHead: 2, nKvHeads: 1, dFF: 24, contextLength: 32 } }, train: { steps: 4 }, eval: { every: 4 }, checkpoint: { every: 4 } } as const;
+    const wasm = await train(tinyConfig(root, corpus, { name: "wasm", ...extra }), { log: null });
+    const onnx = await train(tinyConfig(root, corpus, { name: "onnx", ...extra, backend: { name: "onnx", threads: 1, stepsPerCall: 2 } }), { log: null });
+    const [mw, mo] = [metricsOf(wasm.runDir), metricsOf(onnx.runDir)];
+    mo.forEach((r, i) => {
+      expect(Math.abs((r.loss as number) - (mw[i]!.loss as number))).toBeLessThan(1e-4);
+      const [a, b] = [r.moe as Record<string, number>, mw[i]!.moe as Record<string, number>];
+      expect(Object.keys(a).sort()).toEqual(["dead_fraction", "load_cv", "max_load"]);
+      for (const k of Object.keys(b)) expect(a[k]).toBeCloseTo(b[k]!, 9);
+    });
+  });
+
   it("stepsPerCall must divide the step count and the eval and checkpoint cadence", async () => {
     const root = tmp();
     const corpus = writeCorpus(join(root, "data"));

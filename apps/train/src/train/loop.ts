@@ -197,7 +197,7 @@ export async function train(loaded: LoadedConfig, opts: TrainOptions = {}): Prom
       for (const [k, v] of Object.entries(nu)) (entries[k] ??= {}).nu = v;
     }
     // MoE models: router balance of the step's last forward pass, averaged over layers.
-    const routers = model.stats();
+    const routers = onnx ? onnx.routerStats() : model.stats();
     if (routers.length) {
       const mean = (f: (r: (typeof routers)[number]) => number) => routers.reduce((a, r) => a + f(r), 0) / routers.length;
       record.moe = { load_cv: mean((r) => r.cv), dead_fraction: mean((r) => r.deadFraction), max_load: mean((r) => r.maxLoad) };

@@ -1,7 +1,7 @@
 import { valueAndGrad } from "@equigrad/autograd";
 import { functionalCall } from "@equigrad/nn";
 import { step, type Param, type State, type Transform } from "@equigrad/optim";
-import { Tensor, treeFlatten, type InputSpec, type StepFunction } from "@equigrad/tensor";
+import { Tensor, stack, treeFlatten, type InputSpec, type StepFunction } from "@equigrad/tensor";
 import type { Transformer } from "@equigrad/models";
 
 /**
@@ -27,7 +27,11 @@ export function tracedStep<S extends State>(model: Transformer, params: readonly
       total = total!.div(micro);
     }
     const r = step(optimizer, params, grads, state, clip > 0 ? { maxGradNorm: clip } : { gradNorm: true });
-    return { host: r.state, outputs: { loss: total!, grad_norm: r.gradNorm! } };
+    // MoE: expert assignment counts of the last forward pass, per layer [L, E], for the router metrics.
+    const counts = model.moeLayers().map((m) => m.lastRouting?.counts);
+    const outputs: Record<string, Tensor> = { loss: total!, grad_norm: r.gradNorm! };
+    if (counts.length && counts.every((c) => c !== undefined)) outputs.moe_counts = stack(counts as Tensor[], 0);
+    return { host: r.state, outputs };
   };
 }
 

@@ -1,6 +1,7 @@
 import type { Param, State, Transform } from "@equigrad/optim";
 import { ProviderError, compile, type CompiledStep } from "@equigrad/tensor";
 import type { Transformer } from "@equigrad/models";
+import { routerStats, type RouterStats } from "@equigrad/nn";
 import { ConfigError } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { batchSpecs, longLived, tracedStep } from "./onnx-step.js";
@@ -15,12 +16,16 @@ import type { Batch, StepOutcome } from "./step.js";
  * eval, sampling and checkpoints read them unchanged.
  */
 export class OnnxSteps<S extends State> {
-  #queue: { loss: number; gradNorm: number }[] = [];
+  #queue: { loss: number; gradNorm: number; routers: RouterStats[] }[] = [];
+  #routers: RouterStats[] = [];
 
   private constructor(
     private readonly compiled: CompiledStep<S>,
     readonly stepsPerCall: number,
     private readonly gradAccum: number,
+    private readonly moeLayers: number,
+    /** Tokens of one forward pass (a micro-batch): what the router statistics count over. */
+    private readonly tokens: number,
   ) {}
 
   static async create<S extends State>(config: Config, model: Transformer, params: readonly Param[], optimizer: Transform<S>, state: S, micro: number, seqLen: number): Promise<OnnxSteps<S>> {
@@ -39,7 +44,7 @@ export class OnnxSteps<S extends State> {
         provider: config.backend.provider ?? "cpu",
         ...(config.backend.threads !== undefined ? { threads: config.backend.threads } : {}),
       });
-      return new OnnxSteps(compiled, k, config.train.gradAccum);
+      return new OnnxSteps(compiled, k, config.train.gradAccum, model.moeLayers().length, micro * seqLen);
     } catch (e) {
       // A missing provider is a setup problem the user fixes: one clear message, no stack.
       if (e instanceof ProviderError) throw new ConfigError(`backend.provider "${e.provider}": ${e.message}`);
@@ -72,10 +77,22 @@ export class OnnxSteps<S extends State> {
         return feeds;
       });
       const out = await this.compiled.run(batches);
-      for (let s = 0; s < this.stepsPerCall; s++) this.#queue.push({ loss: out.loss![s]![0]!, gradNorm: out.grad_norm![s]![0]! });
+      for (let s = 0; s < this.stepsPerCall; s++) {
+        // MoE router statistics from the step's [layers, experts] assignment counts.
+        const counts = out.moe_counts?.[s];
+        const e = counts ? counts.length / this.moeLayers : 0;
+        const routers = counts ? Array.from({ length: this.moeLayers }, (_, l) => routerStats(Array.from(counts.subarray(l * e, (l + 1) * e)), this.tokens)) : [];
+        this.#queue.push({ loss: out.loss![s]![0]!, gradNorm: out.grad_norm![s]![0]!, routers });
+      }
     }
-    const r = this.#queue.shift()!;
+    const { routers, ...r } = this.#queue.shift()!;
+    this.#routers = routers;
     return { ...r, state: this.compiled.host };
+  }
+
+  /** Router statistics of the last step returned, per MoE layer (as Transformer.stats() gives them eagerly). */
+  routerStats(): RouterStats[] {
+    return this.#routers;
   }
 
   release(): Promise<void> {

@@ -35,6 +35,8 @@ export interface MoEOptions extends LayerOptions {
 export interface RoutingRecord {
   /** Null after a traced forward pass (the routing is not known on the host then). */
   stats: RouterStats | null;
+  /** Assignments per expert [E] as a tensor (dense dispatch only): what a traced step can output for router statistics. */
+  counts?: Tensor;
   /** Unweighted losses of that pass (null when their coefficient is 0). Valid in its scope only. */
   balanceLoss: Tensor | null;
   zLoss: Tensor | null;
@@ -144,6 +146,8 @@ export class MoE extends Module {
     const counts = chosen!.cast(probs.dtype).sum(0);
     this.#last = {
       stats: isTracing() ? null : routerStats(Array.from(counts.data()), xf.shape[0]!),
+      // Traced, it outlives the forward's scopes (a gradient function's) so the step can output it; a traced value costs nothing.
+      counts: isTracing() ? counts.keep() : counts,
       balanceLoss: this.balanceCoef ? probs.mean(0).mul(counts.div(xf.shape[0]! * this.topK)).sum().mul(e) : null,
       zLoss: this.zCoef ? logits.logsumexp(-1).square().mean() : null,
     };
