@@ -62,6 +62,9 @@ export class WorkerSession {
 
   private constructor(worker: Worker) {
     this.#worker = worker;
+    // Idle, the worker does not keep the process alive (a run that fails before release() must
+    // still exit); it is referenced only while a request is in flight.
+    worker.unref();
   }
 
   static async create(model: Uint8Array, opts: WorkerSessionOptions): Promise<WorkerSession> {
@@ -88,10 +91,15 @@ export class WorkerSession {
     const next = this.#queue.then(
       () =>
         new Promise<Record<string, TypedArray>>((resolve, reject) => {
-          const onError = (e: Error) => reject(e);
+          const onError = (e: Error) => {
+            this.#worker.unref();
+            reject(e);
+          };
+          this.#worker.ref();
           this.#worker.once("error", onError);
           this.#worker.once("message", (r: { ok: boolean; out?: Record<string, TypedArray>; error?: string }) => {
             this.#worker.off("error", onError);
+            this.#worker.unref();
             if (r.ok) resolve(r.out ?? {});
             else reject(new Error(`ONNX Runtime: ${r.error}`));
           });
