@@ -7,6 +7,7 @@ import { metricsOf } from "./fixtures/train/read.js";
 import { ConfigError, resolveConfig } from "../src/config/load.js";
 import { compare, compareHash } from "../src/compare/run.js";
 import { comparePlan } from "../src/compare/plan.js";
+import { TABLES } from "@equigrad/optim";
 
 const tmp = tempDirs("compare");
 
@@ -84,6 +85,10 @@ describe("train compare", () => {
     // A base config with its own variant or overrides is another comparison (its runs have the same names).
     expect(compareHash(resolveConfig({ ...structuredClone(loaded.config), optim: { ...loaded.config.optim, variants: { mlp: "muon" } } }).config)).not.toBe(basename(first.dir).slice(8));
     expect(compareHash(resolveConfig({ ...structuredClone(loaded.config), optim: { ...loaded.config.optim, table: "muon", lrScale: 2 } }).config)).toBe(basename(first.dir).slice(8));
+    // The ready tables' definitions are part of the name: changing a table's lrs starts a new comparison.
+    expect(compareHash(loaded.config, TABLES)).toBe(basename(first.dir).slice(8));
+    const changed = { ...TABLES, symmetry: { ...TABLES.symmetry!, entries: TABLES.symmetry!.entries.slice(1) } };
+    expect(compareHash(loaded.config, changed)).not.toBe(basename(first.dir).slice(8));
     expect(readFileSync(join(first.dir, "compare.md"), "utf8")).toContain("3 of 6 runs done");
   });
 });

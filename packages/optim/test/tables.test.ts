@@ -61,7 +61,7 @@ describe("the ready tables as data", () => {
     expect(entry(t, "embed")).toMatchObject({ rule: "rownorm", hyper: { center: false, orientation: "row", beta: 0.95, weightDecay: 0 } });
     expect(entry(t, "lm_head")).toMatchObject({ rule: "rownorm", hyper: { center: true, orientation: "row", weightDecay: 0 } });
     expect(entry(t, "attn")).toMatchObject({ rule: "muon", match: { roles: ["attn.*"] }, hyper: { perHead: true, coefficients: "polar_express", scale: "keller", nesterov: true, momentum: 0.95 } });
-    expect(entry(t, "mlp_in")).toMatchObject({ rule: "rownorm", match: { roles: ["mlp.gate", "mlp.up"] }, hyper: { orientation: "row", center: false } });
+    expect(entry(t, "mlp_in")).toMatchObject({ rule: "rownorm", match: { roles: ["mlp.gate", "mlp.up"] }, hyper: { orientation: "row", center: false, lr: 0.01 } });
     expect(entry(t, "mlp_down")).toMatchObject({ rule: "rownorm", match: { roles: ["mlp.down"] }, hyper: { orientation: "col", center: false } });
     expect(entry(t, "router")).toMatchObject({ rule: "rownorm", hyper: { center: true, weightDecay: 0 } });
     expect(entry(t, "experts_in")).toMatchObject({ rule: "muon", hyper: { perHead: false } });

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { tableVariants } from "@equigrad/optim";
+import { TABLES, tableVariants } from "@equigrad/optim";
 import { ConfigError, resolveConfig, resultFields, type LoadedConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { hashConfig, readMetrics, type MetricRecord } from "../run/index.js";
@@ -93,13 +93,15 @@ export async function compare(loaded: LoadedConfig, opts: CompareOptions, io: { 
  * Names the comparison folder: the result fields of the shared config, without what every run
  * sets itself (table, lr scale). So comparisons of one model and budget share a folder, and a
  * later, larger plan (more tables or lrs, or runs split over several processes) reuses every run
- * already finished there. The config's own variants and overrides stay in: runs are named by
- * table, plan variant and lr only, so a base that differs there needs its own folder.
+ * already finished there. The config's own variants and overrides stay in (runs are named by
+ * table, plan variant and lr only, so a base that differs there needs its own folder), and so do
+ * the ready tables' definitions.
  */
-export function compareHash(base: Config): string {
+export function compareHash(base: Config, tables: unknown = TABLES): string {
   const fields = resultFields(base) as { optim: Record<string, unknown> };
   const { table: _t, lrScale: _l, ...optim } = fields.optim;
-  return hashConfig({ ...fields, optim }).slice(0, 12);
+  // The ready tables' definitions too: when their rules or lrs change, old runs no longer describe them.
+  return hashConfig({ ...fields, optim, tables }).slice(0, 12);
 }
 
 /** The config of one run: the base with its table, variants and lr scale, named and placed in the comparison folder. */

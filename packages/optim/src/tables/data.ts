@@ -55,12 +55,15 @@ const muon = (lr: number, opts: { perHead: boolean; coefficients: "polar_express
 /**
  * Learning rates for the byte-level presets (vocab 256, d 128–384, runs of a few hundred steps).
  * The reference runs' values are for 0.6–1B models with 50k–260k vocabularies and do not carry
- * over, so only their ratios are kept (MLP row-norm and experts at the Muon lr, hybrid at 2×
- * row-norm, one router lr for every router rule, 1-D AdamW at the AdamW lr); the sizes give
- * early update RMS near AdamW's at its lr 3e-3 on llama-small (a row-norm step of lr moves a row
- * of d entries by lr, RMS lr/√d ≈ 2.6e-3 for lr 0.05, d 384), as a 30-step pilot measured.
+ * over, so only some ratios are kept (hybrid at 2× row-norm on embedding/head, one router lr for
+ * every router rule, 1-D AdamW at the AdamW lr). The sizes give early update RMS near AdamW's at
+ * its lr 3e-3 on llama-small (a row-norm step of lr moves a row of d entries by lr: RMS lr/√d ≈
+ * 2.6e-3 for lr 0.05, d 384), as a 30-step pilot measured. Row-aware MLP (and expert) matrices
+ * take 0.01, not the reference's Muon lr: at 0.05 llama-small trained unstably (val 2.74 vs
+ * AdamW's 2.45 after 100 steps) and at 0.01 reached 2.42 — every neuron row moves by lr each
+ * step, so when the momentum is nearly rank one the step's spectral norm is √rows times Muon's.
  */
-export const SYMMETRY_LR = { embed: 0.1, lmHead: 0.05, matrix: 0.05, router: 2e-3, other: 3e-3 } as const;
+export const SYMMETRY_LR = { embed: 0.1, lmHead: 0.05, matrix: 0.05, rowMlp: 0.01, router: 2e-3, other: 3e-3 } as const;
 /** modded-nanogpt's Muon lr (0.05) and the AdamW lr of the baseline. */
 export const MUON_LR = { adam: 3e-3, matrix: 0.05, other: 3e-3 } as const;
 
@@ -95,8 +98,8 @@ export const SYMMETRY: NamedTable = {
       use: {
         slot: "mlp",
         options: {
-          rownorm: rownorm(SYMMETRY_LR.matrix, false, "row", 1e-3),
-          hybrid: hybrid(SYMMETRY_LR.matrix, false, "row", 1e-3),
+          rownorm: rownorm(SYMMETRY_LR.rowMlp, false, "row", 1e-3),
+          hybrid: hybrid(SYMMETRY_LR.rowMlp, false, "row", 1e-3),
           muon: muon(SYMMETRY_LR.matrix, { perHead: false, coefficients: "polar_express" }),
           adamw: adamwPaper(MUON_LR.adam, 1e-3, "matrix"),
         },
@@ -108,8 +111,8 @@ export const SYMMETRY: NamedTable = {
       use: {
         slot: "mlp",
         options: {
-          rownorm: rownorm(SYMMETRY_LR.matrix, false, "col", 1e-3),
-          hybrid: hybrid(SYMMETRY_LR.matrix, false, "col", 1e-3),
+          rownorm: rownorm(SYMMETRY_LR.rowMlp, false, "col", 1e-3),
+          hybrid: hybrid(SYMMETRY_LR.rowMlp, false, "col", 1e-3),
           muon: muon(SYMMETRY_LR.matrix, { perHead: false, coefficients: "polar_express" }),
           adamw: adamwPaper(MUON_LR.adam, 1e-3, "matrix"),
         },
@@ -131,8 +134,8 @@ export const SYMMETRY: NamedTable = {
         slot: "experts",
         options: {
           muon: muon(SYMMETRY_LR.matrix, { perHead: false, coefficients: "polar_express" }),
-          rownorm: rownorm(SYMMETRY_LR.matrix, false, "row", 1e-3),
-          hybrid: hybrid(SYMMETRY_LR.matrix, false, "row", 1e-3),
+          rownorm: rownorm(SYMMETRY_LR.rowMlp, false, "row", 1e-3),
+          hybrid: hybrid(SYMMETRY_LR.rowMlp, false, "row", 1e-3),
           adamw: adamwPaper(MUON_LR.adam, 1e-3, "matrix"),
         },
       },
@@ -144,8 +147,8 @@ export const SYMMETRY: NamedTable = {
         slot: "experts",
         options: {
           muon: muon(SYMMETRY_LR.matrix, { perHead: false, coefficients: "polar_express" }),
-          rownorm: rownorm(SYMMETRY_LR.matrix, false, "col", 1e-3),
-          hybrid: hybrid(SYMMETRY_LR.matrix, false, "col", 1e-3),
+          rownorm: rownorm(SYMMETRY_LR.rowMlp, false, "col", 1e-3),
+          hybrid: hybrid(SYMMETRY_LR.rowMlp, false, "col", 1e-3),
           adamw: adamwPaper(MUON_LR.adam, 1e-3, "matrix"),
         },
       },
