@@ -87,7 +87,11 @@ const Checkpoint = z.strictObject({
 const Backend = z.strictObject({
   /** "onnx": each training step is traced once, compiled to an ONNX model and run by ONNX Runtime; eval and sampling stay eager on wasm. */
   name: z.enum(["wasm", "reference", "onnx"]).default("wasm"),
-  /** Threads for the wasm backend (default: all cores), and ONNX Runtime's intra-op threads. Results do not depend on it. */
+  /**
+   * Threads for the wasm backend (default: all cores), and ONNX Runtime's intra-op threads. On
+   * wasm results do not depend on it; ONNX Runtime's sums split by thread, so onnx runs repeat
+   * bit for bit at one thread count.
+   */
   threads: z.number().int().positive().optional(),
   // The two fields below are optional (absent, not defaulted) so that configs without them keep their hash.
   /** ONNX Runtime execution provider for backend "onnx" (default "cpu"); "cuda" needs CUDA 12 + cuDNN 9 and ONNXRUNTIME_NODE_INSTALL=cuda12. */
