@@ -41,7 +41,7 @@ export function cudaInstallHint(): string {
   return (
     `The CUDA provider needs an NVIDIA GPU with CUDA 12.x and cuDNN 9.x on the library path (libcudart.so.12, libcublas, libcudnn.so.9 incl. libcudnn_adv.so.9, libcufft, libcurand), ` +
     `plus the provider binaries (libonnxruntime_providers_cuda.so, _shared.so), which onnxruntime-node downloads only when asked: ` +
-    `run \`ONNXRUNTIME_NODE_INSTALL=cuda12 node ${script}\` (needs access to api.nuget.org), or allow onnxruntime-node's install script ` +
+    `run \`npx -y pnpm@12.4.2 install-cuda\` in the equigrad checkout, i.e. \`ONNXRUNTIME_NODE_INSTALL=cuda12 node ${script}\` (needs access to api.nuget.org), or allow onnxruntime-node's install script ` +
     `(allowBuilds in pnpm-workspace.yaml) and reinstall with ONNXRUNTIME_NODE_INSTALL=cuda12. Use provider "cpu" to run without a GPU.`
   );
 }
