@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { expect } from "vitest";
 import { tensor, type Tensor } from "@equigrad/tensor";
-import type { Param } from "@equigrad/optim";
+import { applyUpdates, type Param, type State, type Transform } from "@equigrad/optim";
 
 export const f64 = (data: number[], shape: number[] = [data.length]): Tensor => tensor(Float64Array.from(data), { shape, dtype: "float64" });
 
@@ -40,3 +40,15 @@ export interface TorchFixture {
 export const torchFixture: TorchFixture = JSON.parse(readFileSync(new URL("./fixtures/torch-reference.json", import.meta.url), "utf8"));
 
 export const SHAPES: Record<string, number[]> = { w: [2, 3], b: [2] };
+
+/** Runs `rule` on one parameter "w" (of `role`) from `p0` over `grads`; the parameter and state after the last step. */
+export function runOne<S extends State>(rule: Transform<S>, p0: Tensor, grads: readonly Tensor[], role: string, meta?: unknown): { p: Tensor; state: S } {
+  let params: Param[] = [{ path: "w", role, value: p0, meta }];
+  let state = rule.init(params);
+  for (const g of grads) {
+    const [u, s] = rule.update({ w: g }, state, params);
+    params = applyUpdates(params, u);
+    state = s;
+  }
+  return { p: params[0]!.value, state };
+}

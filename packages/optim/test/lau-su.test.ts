@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Tensor } from "@equigrad/tensor";
-import { applyUpdates, step } from "../src/apply.js";
+import { step } from "../src/apply.js";
 import { stateFromRecord, stateToRecord } from "../src/state-record.js";
 import { slotsOf, type PerParamState } from "../src/per-param.js";
 import { hybrid } from "../src/rules/hybrid.js";
@@ -9,22 +9,13 @@ import { rightPolar } from "../src/rules/right-polar.js";
 import { rownorm } from "../src/rules/rownorm.js";
 import { rules } from "../src/rules/index.js";
 import type { Param, Transform } from "../src/transform.js";
+import { runOne } from "./helpers.js";
 import * as R from "./reference-linalg.js";
 
 const T = R.toTensor;
 const M = R.toMat;
 
-/** Runs `rule` over `grads` from `p0`; returns the parameters and state after each step. */
-function run(rule: Transform<PerParamState>, p0: Tensor, grads: Tensor[], meta?: unknown) {
-  let params: Param[] = [{ path: "w", role: "embed", value: p0, meta }];
-  let state = rule.init(params);
-  for (const g of grads) {
-    const [u, s] = rule.update({ w: g }, state, params);
-    params = applyUpdates(params, u);
-    state = s;
-  }
-  return { p: params[0]!.value, state };
-}
+const run = (rule: Transform<PerParamState>, p0: Tensor, grads: Tensor[], meta?: unknown) => runOne(rule, p0, grads, "embed", meta);
 
 /** The Lau–Su mechanics by hand (§1.2) around a reference direction F on plain matrices. */
 function byHand(p0: R.Mat, grads: R.Mat[], o: { lr: number; beta: number; wd: number }, F: (m: R.Mat) => R.Mat) {

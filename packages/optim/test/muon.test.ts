@@ -6,6 +6,7 @@ import { slotsOf, type PerParamState } from "../src/per-param.js";
 import { schedule } from "../src/schedules.js";
 import { muon, type MuonOptions } from "../src/rules/muon.js";
 import type { Param, Transform } from "../src/transform.js";
+import { runOne } from "./helpers.js";
 import * as R from "./reference-linalg.js";
 
 const T = R.toTensor;
@@ -19,16 +20,7 @@ function refNS(x: R.Mat, c: Coefficients = "polar_express", steps = 5): R.Mat {
   return R.spectralMap(x, (s) => R.nsScalar(tr, s / d), 0);
 }
 
-function run(rule: Transform<PerParamState>, p0: Tensor, grads: Tensor[], meta?: unknown) {
-  let params: Param[] = [{ path: "w", role: "attn.q", value: p0, meta }];
-  let state = rule.init(params);
-  for (const g of grads) {
-    const [u, s] = rule.update({ w: g }, state, params);
-    params = applyUpdates(params, u);
-    state = s;
-  }
-  return { p: params[0]!.value, state };
-}
+const run = (rule: Transform<PerParamState>, p0: Tensor, grads: Tensor[], meta?: unknown) => runOne(rule, p0, grads, "attn.q", meta);
 
 const p0 = R.randMat(20, 8, 1); // tall: Keller's scale is √(20/8)
 const gs = [2, 3, 4].map((s) => R.randMat(20, 8, s));

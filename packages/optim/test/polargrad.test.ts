@@ -1,24 +1,15 @@
 import { describe, expect, it } from "vitest";
 import type { Tensor } from "@equigrad/tensor";
-import { applyUpdates } from "../src/apply.js";
 import { slotsOf, type PerParamState } from "../src/per-param.js";
 import { polargrad, type PolarGradOptions } from "../src/rules/polargrad.js";
-import type { Param, Transform } from "../src/transform.js";
+import type { Transform } from "../src/transform.js";
+import { runOne } from "./helpers.js";
 import * as R from "./reference-linalg.js";
 
 const T = R.toTensor;
 const M = R.toMat;
 
-function run(rule: Transform<PerParamState>, p0: Tensor, grads: Tensor[]) {
-  let params: Param[] = [{ path: "w", role: "mlp.up", value: p0 }];
-  let state = rule.init(params);
-  for (const g of grads) {
-    const [u, s] = rule.update({ w: g }, state, params);
-    params = applyUpdates(params, u);
-    state = s;
-  }
-  return { p: params[0]!.value, state };
-}
+const run = (rule: Transform<PerParamState>, p0: Tensor, grads: Tensor[]) => runOne(rule, p0, grads, "mlp.up");
 
 const p0 = R.randMat(10, 16, 1);
 const gs = [2, 3, 4].map((s) => R.randMat(10, 16, s));
