@@ -8,6 +8,7 @@ import { apply, fromTypedArray, fused, infer, kindOf, withBackend, type CallOf, 
 import type { Graph } from "../../src/graph/ir.js";
 import { lowerToOnnx } from "../../src/graph/onnx/lower.js";
 import { OnnxSession } from "../../src/graph/onnx/session.js";
+import { prng } from "../helpers.js";
 
 export const meta = (shape: readonly number[], dtype: DType = "float32"): Meta => ({ shape: [...shape], dtype });
 
@@ -46,17 +47,8 @@ export function reference(call: PrimitiveCall, metas: readonly Meta[], data: rea
   });
 }
 
-/** A seeded generator of test data (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator of test data (the shared mulberry32). */
+export const rng = prng;
 
 /** Random data of a meta: floats in [lo, hi), ints in [lo, hi), bools fair. */
 export function randomData(m: Meta, r: () => number, lo = -2, hi = 2): TypedArray {
