@@ -1,5 +1,5 @@
 import type { Tensor } from "@equigrad/tensor";
-import type { Param } from "./transform.js";
+import { byPath, gradOf, type Grads, type Param, type Updates } from "./transform.js";
 
 /** One parameter's state tensors by name (exp_avg, momentum_buffer, ...). */
 export type Slots = Readonly<Record<string, Tensor>>;
@@ -39,4 +39,20 @@ export function slot(rule: string, slots: Slots, path: string, name: string): Te
 /** The next state: count + 1 and the new slots. */
 export function nextPerParam(state: PerParamState, slots: Record<string, Slots>): PerParamState {
   return { ...slots, count: state.count + 1 } as PerParamState;
+}
+
+/**
+ * The update of a rule that works one parameter at a time: `one(p, g, slots)` returns the
+ * parameter's update and its next slots. Walks the parameters by path, finds each gradient and
+ * slot set (errors name what is missing) and counts the step.
+ */
+export function updateEach(rule: string, grads: Grads, state: PerParamState, params: readonly Param[], one: (p: Param, g: Tensor, slots: Slots) => readonly [Tensor, Slots]): [Updates, PerParamState] {
+  const updates: Updates = {};
+  const slots: Record<string, Slots> = {};
+  for (const p of byPath(params).values()) {
+    const [u, next] = one(p, gradOf(grads, p.path, rule), slotsOf(rule, state, p.path));
+    updates[p.path] = u;
+    slots[p.path] = next;
+  }
+  return [updates, nextPerParam(state, slots)];
 }

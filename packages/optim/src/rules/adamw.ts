@@ -1,8 +1,8 @@
 import { adamwUpdate, lerp, zerosLike, type Tensor } from "@equigrad/tensor";
 import { check, readHyper, type Hyper } from "../hyper.js";
-import { initPerParam, nextPerParam, slot, slotsOf, type PerParamState, type Slots } from "../per-param.js";
+import { initPerParam, slot, updateEach, type PerParamState } from "../per-param.js";
 import type { Schedule, ScheduleSpec } from "../schedules.js";
-import { byPath, gradOf, type Grads, type Param, type Transform, type Updates } from "../transform.js";
+import type { Grads, Param, Transform, Updates } from "../transform.js";
 
 export interface AdamWOptions {
   lr?: number;
@@ -47,11 +47,7 @@ export function adamw(options: AdamWOptions | Hyper = {}): Transform<PerParamSta
       const lr = lrAt(state.count);
       const stepSize = lr / (1 - b1 ** t);
       const bc2Sqrt = Math.sqrt(1 - b2 ** t);
-      const updates: Updates = {};
-      const slots: Record<string, Slots> = {};
-      for (const p of byPath(params).values()) {
-        const g = gradOf(grads, p.path, "adamw");
-        const s = slotsOf("adamw", state, p.path);
+      return updateEach("adamw", grads, state, params, (p, g, s) => {
         const [m0, v0] = [slot("adamw", s, p.path, "exp_avg"), slot("adamw", s, p.path, "exp_avg_sq")];
         let u: Tensor;
         const next: Record<string, Tensor> = {};
@@ -66,10 +62,8 @@ export function adamw(options: AdamWOptions | Hyper = {}): Transform<PerParamSta
           u = m.div(vDen.sqrt().div(bc2Sqrt).add(h.eps)).mul(-stepSize);
           if (h.weightDecay !== 0) u = p.value.mul(-lr * h.weightDecay).add(u);
         }
-        updates[p.path] = u;
-        slots[p.path] = next;
-      }
-      return [updates, nextPerParam(state, slots)];
+        return [u, next];
+      });
     },
     learningRates: (state) => ({ adamw: lrAt(Math.max(state.count - 1, 0)) }),
   };

@@ -1,8 +1,8 @@
 import { zeros, zerosLike, type Tensor } from "@equigrad/tensor";
 import { check } from "../hyper.js";
-import { initPerParam, nextPerParam, slot, slotsOf, type PerParamState, type Slots } from "../per-param.js";
+import { initPerParam, slot, updateEach, type PerParamState, type Slots } from "../per-param.js";
 import type { Schedule } from "../schedules.js";
-import { byPath, gradOf, type Grads, type Param, type Transform, type Updates } from "../transform.js";
+import type { Grads, Param, Transform, Updates } from "../transform.js";
 import { checkMatrixParam } from "./matrix-hyper.js";
 
 /** A rule's direction U = F(m) and, for ν-scaled rules, the 0-d ν it used. */
@@ -46,19 +46,14 @@ export function lauSuRule(rule: string, h: LauSuScalars, hasNu: boolean, directi
       }),
     update(grads: Grads, state: PerParamState, params: readonly Param[]): [Updates, PerParamState] {
       const lr = lrAt(state.count);
-      const updates: Updates = {};
-      const slots: Record<string, Slots> = {};
-      for (const p of byPath(params).values()) {
-        const g = gradOf(grads, p.path, rule);
-        const s = slotsOf(rule, state, p.path);
+      return updateEach(rule, grads, state, params, (p, g, s) => {
         const m = slot(rule, s, p.path, "exp_avg").mul(h.beta).add(g.mul(1 - h.beta));
         const d = direction(m, p);
         let u = d.u.mul(-lr);
         if (h.weightDecay !== 0) u = p.value.mul(-lr * h.weightDecay).add(u);
-        updates[p.path] = u;
-        slots[p.path] = hasNu ? { exp_avg: m, nu: (d.nu ?? zeros([], { dtype: "float32" })).cast("float32") } : { exp_avg: m };
-      }
-      return [updates, nextPerParam(state, slots)];
+        const next: Slots = hasNu ? { exp_avg: m, nu: (d.nu ?? zeros([], { dtype: "float32" })).cast("float32") } : { exp_avg: m };
+        return [u, next];
+      });
     },
     learningRates: (state) => ({ [rule]: lrAt(Math.max(state.count - 1, 0)) }),
   };

@@ -1,8 +1,8 @@
 import { zerosLike } from "@equigrad/tensor";
 import { check, readHyper, type Hyper } from "../hyper.js";
-import { initPerParam, nextPerParam, slot, slotsOf, type PerParamState, type Slots } from "../per-param.js";
+import { initPerParam, slot, updateEach, type PerParamState } from "../per-param.js";
 import type { Schedule, ScheduleSpec } from "../schedules.js";
-import { byPath, gradOf, type Grads, type Param, type Transform, type Updates } from "../transform.js";
+import type { Grads, Param, Transform, Updates } from "../transform.js";
 
 export interface LionOptions {
   lr?: number;
@@ -35,17 +35,12 @@ export function lion(options: LionOptions | Hyper = {}): Transform<PerParamState
     init: (params) => initPerParam("lion", params, (p) => ({ exp_avg: zerosLike(p.value) })),
     update(grads: Grads, state: PerParamState, params: readonly Param[]): [Updates, PerParamState] {
       const lr = lrAt(state.count);
-      const updates: Updates = {};
-      const slots: Record<string, Slots> = {};
-      for (const p of byPath(params).values()) {
-        const g = gradOf(grads, p.path, "lion");
-        const m = slot("lion", slotsOf("lion", state, p.path), p.path, "exp_avg");
+      return updateEach("lion", grads, state, params, (p, g, s) => {
+        const m = slot("lion", s, p.path, "exp_avg");
         let u = m.mul(b1).add(g.mul(1 - b1)).sign().mul(-lr);
         if (h.weightDecay !== 0) u = p.value.mul(-lr * h.weightDecay).add(u);
-        updates[p.path] = u;
-        slots[p.path] = { exp_avg: m.mul(b2).add(g.mul(1 - b2)) };
-      }
-      return [updates, nextPerParam(state, slots)];
+        return [u, { exp_avg: m.mul(b2).add(g.mul(1 - b2)) }];
+      });
     },
     learningRates: (state) => ({ lion: lrAt(Math.max(state.count - 1, 0)) }),
   };

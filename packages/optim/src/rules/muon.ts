@@ -1,9 +1,9 @@
 import { concat, stack, zerosLike, type Tensor } from "@equigrad/tensor";
 import { check, readHyper, type Hyper } from "../hyper.js";
 import { headLayoutOf, mergeHeads, newtonSchulz, splitHeads, type Coefficients, type Orientation } from "../linalg/index.js";
-import { initPerParam, nextPerParam, slot, slotsOf, type PerParamState, type Slots } from "../per-param.js";
+import { initPerParam, slot, updateEach, type PerParamState, type Slots } from "../per-param.js";
 import type { Schedule, ScheduleSpec } from "../schedules.js";
-import { byPath, gradOf, type Grads, type Param, type Transform, type Updates } from "../transform.js";
+import type { Grads, Param, Transform, Updates } from "../transform.js";
 import { lerp } from "./lerp.js";
 import { checkMatrixParam, pickCoefficients, pickModes } from "./matrix-hyper.js";
 
@@ -100,19 +100,14 @@ export function muon(options: MuonOptions | Hyper = {}): Transform<PerParamState
       }),
     update(grads: Grads, state: PerParamState, params: readonly Param[]): [Updates, PerParamState] {
       const lr = lrAt(state.count);
-      const updates: Updates = {};
-      const slots: Record<string, Slots> = {};
-      for (const p of byPath(params).values()) {
-        const g = gradOf(grads, p.path, "muon");
-        const old = slot("muon", slotsOf("muon", state, p.path), p.path, "momentum_buffer");
+      return updateEach("muon", grads, state, params, (p, g, s) => {
+        const old = slot("muon", s, p.path, "momentum_buffer");
         const b = h.ema ? lerp(old, g, 1 - mu) : old.mul(mu).add(g);
         const v = !h.nesterov ? b : h.ema ? lerp(g, b, mu) : g.add(b.mul(mu));
         let u = muonDirection(v, p, o).mul(-lr);
         if (h.weightDecay !== 0) u = p.value.mul(-lr * h.weightDecay).add(u);
-        updates[p.path] = u;
-        slots[p.path] = { momentum_buffer: b };
-      }
-      return [updates, nextPerParam(state, slots)];
+        return [u, { momentum_buffer: b }];
+      });
     },
     learningRates: (state) => ({ muon: lrAt(Math.max(state.count - 1, 0)) }),
   };

@@ -1,9 +1,9 @@
 import { zeros, zerosLike, type Tensor } from "@equigrad/tensor";
 import { check, readHyper, type Hyper } from "../hyper.js";
 import { polarWithNu, type Coefficients, type InvSqrtMethod, type PolarImpl } from "../linalg/index.js";
-import { initPerParam, nextPerParam, slot, slotsOf, type PerParamState, type Slots } from "../per-param.js";
+import { initPerParam, slot, updateEach, type PerParamState, type Slots } from "../per-param.js";
 import type { Schedule, ScheduleSpec } from "../schedules.js";
-import { byPath, gradOf, type Grads, type Param, type Transform, type Updates } from "../transform.js";
+import type { Grads, Param, Transform, Updates } from "../transform.js";
 import { checkLauSu, nuScale } from "./lau-su-momentum.js";
 import { lerp } from "./lerp.js";
 import { checkMatrixParam, pickCoefficients, pickModes } from "./matrix-hyper.js";
@@ -60,11 +60,8 @@ export function polargrad(options: PolarGradOptions | Hyper = {}): Transform<Per
       }),
     update(grads: Grads, state: PerParamState, params: readonly Param[]): [Updates, PerParamState] {
       const lr = lrAt(state.count);
-      const updates: Updates = {};
-      const slots: Record<string, Slots> = {};
-      for (const p of byPath(params).values()) {
-        const g = gradOf(grads, p.path, "polargrad");
-        const old = slot("polargrad", slotsOf("polargrad", state, p.path), p.path, "exp_avg");
+      return updateEach("polargrad", grads, state, params, (p, g, s) => {
+        const old = slot("polargrad", s, p.path, "exp_avg");
         let m: Tensor;
         let step: Tensor;
         let nu: Tensor;
@@ -82,10 +79,8 @@ export function polargrad(options: PolarGradOptions | Hyper = {}): Transform<Per
         if (h.alpha !== 0) step = step.mul(nuScale(nu, h.eps, h.alpha));
         let u = step.mul(-lr);
         if (h.weightDecay !== 0) u = p.value.mul(-lr * h.weightDecay).add(u);
-        updates[p.path] = u;
-        slots[p.path] = { exp_avg: m, nu: nu.cast("float32") };
-      }
-      return [updates, nextPerParam(state, slots)];
+        return [u, { exp_avg: m, nu: nu.cast("float32") }];
+      });
     },
     learningRates: (state) => ({ polargrad: lrAt(Math.max(state.count - 1, 0)) }),
   };

@@ -1,9 +1,9 @@
 import { relu, zerosLike } from "@equigrad/tensor";
 import { check, readHyper, type Hyper } from "../hyper.js";
 import { isCoefficients, newtonSchulz, type Coefficients } from "../linalg/index.js";
-import { initPerParam, nextPerParam, slot, slotsOf, type PerParamState, type Slots } from "../per-param.js";
+import { initPerParam, slot, updateEach, type PerParamState } from "../per-param.js";
 import type { Schedule, ScheduleSpec } from "../schedules.js";
-import { byPath, gradOf, type Grads, type Param, type Transform, type Updates } from "../transform.js";
+import type { Grads, Param, Transform, Updates } from "../transform.js";
 import { pickChoices } from "./choice.js";
 import { absQuantile } from "./quantile.js";
 
@@ -64,11 +64,8 @@ export function root(options: RootOptions | Hyper = {}): Transform<PerParamState
       }),
     update(grads: Grads, state: PerParamState, params: readonly Param[]): [Updates, PerParamState] {
       const lr = lrAt(state.count);
-      const updates: Updates = {};
-      const slots: Record<string, Slots> = {};
-      for (const p of byPath(params).values()) {
-        const g = gradOf(grads, p.path, "root");
-        const buf = slot("root", slotsOf("root", state, p.path), p.path, "momentum_buffer").mul(h.momentum).add(g);
+      return updateEach("root", grads, state, params, (p, g, s) => {
+        const buf = slot("root", s, p.path, "momentum_buffer").mul(h.momentum).add(g);
         const v = h.nesterov ? g.add(buf.mul(h.momentum)) : buf;
         const tau = absQuantile(v, h.quantile).add(h.tauEps);
         const base = v.sub(v.sign().mul(relu(v.abs().sub(tau))));
@@ -76,10 +73,8 @@ export function root(options: RootOptions | Hyper = {}): Transform<PerParamState
         const [m, n] = p.value.shape.slice(-2) as [number, number];
         let u = x.mul(-lr * shapeScale(m, n));
         if (h.weightDecay !== 0) u = p.value.mul(-lr * h.weightDecay).add(u);
-        updates[p.path] = u;
-        slots[p.path] = { momentum_buffer: buf };
-      }
-      return [updates, nextPerParam(state, slots)];
+        return [u, { momentum_buffer: buf }];
+      });
     },
     learningRates: (state) => ({ root: lrAt(Math.max(state.count - 1, 0)) }),
   };
