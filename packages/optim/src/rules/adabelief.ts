@@ -1,8 +1,8 @@
 import { zerosLike, type Tensor } from "@equigrad/tensor";
 import { check, readHyper, type Hyper } from "../hyper.js";
-import { initPerParam, nextPerParam, slot, slotsOf, type PerParamState, type Slots } from "../per-param.js";
+import { initPerParam, slot, updateEach, type PerParamState } from "../per-param.js";
 import type { Schedule, ScheduleSpec } from "../schedules.js";
-import { byPath, gradOf, type Grads, type Param, type Transform, type Updates } from "../transform.js";
+import type { Grads, Param, Transform, Updates } from "../transform.js";
 
 export interface AdaBeliefOptions {
   lr?: number;
@@ -69,12 +69,8 @@ export function adabelief(options: AdaBeliefOptions | Hyper = {}): Transform<Per
       const rectified = h.rectify && rhoT >= 5;
       const r = rectified ? Math.sqrt((bc2 * (rhoT - 4) * (rhoT - 2) * rhoInf) / ((rhoInf - 4) * (rhoInf - 2) * rhoT)) / bc1 : 0;
       const decay = h.weightDecay === 0 || !h.decoupled ? 0 : h.fixedDecay ? h.weightDecay : lr * h.weightDecay;
-      const updates: Updates = {};
-      const slots: Record<string, Slots> = {};
-      for (const p of byPath(params).values()) {
-        let g = gradOf(grads, p.path, "adabelief");
-        if (!h.decoupled && h.weightDecay !== 0) g = g.add(p.value.mul(h.weightDecay));
-        const s = slotsOf("adabelief", state, p.path);
+      return updateEach("adabelief", grads, state, params, (p, g0, s) => {
+        const g = !h.decoupled && h.weightDecay !== 0 ? g0.add(p.value.mul(h.weightDecay)) : g0;
         const m = slot("adabelief", s, p.path, "exp_avg").mul(b1).add(g.mul(1 - b1));
         const res = g.sub(m);
         const v = slot("adabelief", s, p.path, "exp_avg_var").mul(b2).add(res.mul(res).mul(1 - b2)).add(h.eps);
@@ -86,10 +82,8 @@ export function adabelief(options: AdaBeliefOptions | Hyper = {}): Transform<Per
         else if (rectified) u = m.div(v.sqrt().add(h.eps)).mul(-lr * r);
         else u = h.degeneratedToSgd ? m.mul(-lr / bc1) : zerosLike(m);
         if (decay !== 0) u = p.value.mul(-decay).add(u);
-        updates[p.path] = u;
-        slots[p.path] = next;
-      }
-      return [updates, nextPerParam(state, slots)];
+        return [u, next];
+      });
     },
     learningRates: (state) => ({ adabelief: lrAt(Math.max(state.count - 1, 0)) }),
   };

@@ -1,8 +1,8 @@
-import { zerosLike, type Tensor } from "@equigrad/tensor";
+import { zerosLike } from "@equigrad/tensor";
 import { check, readHyper, type Hyper } from "../hyper.js";
-import { initPerParam, nextPerParam, slot, slotsOf, type PerParamState, type Slots } from "../per-param.js";
+import { initPerParam, slot, updateEach, type PerParamState, type Slots } from "../per-param.js";
 import type { Schedule, ScheduleSpec } from "../schedules.js";
-import { byPath, gradOf, type Grads, type Param, type Transform, type Updates } from "../transform.js";
+import type { Grads, Param, Transform, Updates } from "../transform.js";
 
 export interface SgdOptions {
   lr?: number;
@@ -39,23 +39,15 @@ export function sgd(options: SgdOptions | Hyper = {}): Transform<PerParamState> 
     init: (params) => initPerParam("sgd", params, (p): Slots => (mu !== 0 ? { momentum_buffer: zerosLike(p.value) } : {})),
     update(grads: Grads, state: PerParamState, params: readonly Param[]): [Updates, PerParamState] {
       const lr = lrAt(state.count);
-      const updates: Updates = {};
-      const slots: Record<string, Slots> = {};
-      for (const p of byPath(params).values()) {
-        let d: Tensor = gradOf(grads, p.path, "sgd");
-        if (h.weightDecay !== 0) d = d.add(p.value.mul(h.weightDecay));
-        if (mu !== 0) {
-          // torch starts the buffer as a copy of the first direction, undamped.
-          const old = slot("sgd", slotsOf("sgd", state, p.path), p.path, "momentum_buffer");
-          const b = state.count === 0 ? d : old.mul(mu).add(d.mul(1 - h.dampening));
-          slots[p.path] = { momentum_buffer: b };
-          d = h.nesterov ? d.add(b.mul(mu)) : b;
-        } else {
-          slots[p.path] = {};
-        }
-        updates[p.path] = d.mul(-lr);
-      }
-      return [updates, nextPerParam(state, slots)];
+      return updateEach("sgd", grads, state, params, (p, g, s) => {
+        let d = h.weightDecay !== 0 ? g.add(p.value.mul(h.weightDecay)) : g;
+        if (mu === 0) return [d.mul(-lr), {}];
+        // torch starts the buffer as a copy of the first direction, undamped.
+        const old = slot("sgd", s, p.path, "momentum_buffer");
+        const b = state.count === 0 ? d : old.mul(mu).add(d.mul(1 - h.dampening));
+        d = h.nesterov ? d.add(b.mul(mu)) : b;
+        return [d.mul(-lr), { momentum_buffer: b }];
+      });
     },
     learningRates: (state) => ({ sgd: lrAt(Math.max(state.count - 1, 0)) }),
   };
