@@ -1,18 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { Rng, compile, fromTypedArray, tidy, zeros, type Tensor } from "@equigrad/tensor";
+import { Rng, compile, fromTypedArray, tidy, zeros } from "@equigrad/tensor";
+import { toyStep } from "./toy-step.js";
 
-// A toy optimizer step with a host-side schedule: w ← w − lr(t)·m, m ← 0.9m + 0.1(w − target).
-const lr = (t: number) => 0.1 / Math.sqrt(t);
-function toy(w: Tensor, m: Tensor) {
-  return (t: number, [target]: readonly Tensor[]) => {
-    const g = w.sub(target!);
-    const mNew = m.mul(0.9).add(g.mul(0.1));
-    const loss = g.square().mean();
-    w.assign(w.sub(mNew.mul(lr(t))));
-    m.assign(mNew);
-    return { host: t + 1, outputs: { loss } };
-  };
-}
 const setup = () => ({ w: new Rng(2).normal([3, 4]).keep(), m: zeros([3, 4]).keep() });
 const targets = (n: number) => Array.from({ length: n }, (_, i) => new Rng(10 + i).normal([3, 4]).data() as Float32Array);
 const batch = [{ shape: [3, 4], dtype: "float32" as const, name: "target" }];
@@ -21,7 +10,7 @@ describe("compile (ONNX Runtime, CPU provider)", () => {
   it("N compiled steps equal N eager steps, with the schedule's lr lifted to an input", async () => {
     const { w, m } = setup();
     const ts = targets(4);
-    const c = await compile(toy(w, m), { tensors: [w, m], batch, host: 1, threads: 1 });
+    const c = await compile(toyStep(w, m), { tensors: [w, m], batch, host: 1, threads: 1 });
     expect(c.lifted).toBe(1);
     const losses: number[] = [];
     for (const t of ts) losses.push((await c.run([[t]])).loss![0]![0]!);
@@ -32,7 +21,7 @@ describe("compile (ONNX Runtime, CPU provider)", () => {
     tidy(() => {
       let t = 1;
       for (const target of ts) {
-        const r = toy(e.w, e.m)(t, [fromTypedArray(target, [3, 4], "float32")]);
+        const r = toyStep(e.w, e.m)(t, [fromTypedArray(target, [3, 4], "float32")]);
         eager.push(r.outputs.loss.item());
         t = r.host;
       }
@@ -45,12 +34,12 @@ describe("compile (ONNX Runtime, CPU provider)", () => {
   it("a K-step Loop equals K single steps", async () => {
     const ts = targets(6);
     const a = setup();
-    const one = await compile(toy(a.w, a.m), { tensors: [a.w, a.m], batch, host: 1, threads: 1 });
+    const one = await compile(toyStep(a.w, a.m), { tensors: [a.w, a.m], batch, host: 1, threads: 1 });
     const single: number[] = [];
     for (const t of ts) single.push((await one.run([[t]])).loss![0]![0]!);
     await one.release();
     const b = setup();
-    const three = await compile(toy(b.w, b.m), { tensors: [b.w, b.m], batch, host: 1, threads: 1, stepsPerCall: 3 });
+    const three = await compile(toyStep(b.w, b.m), { tensors: [b.w, b.m], batch, host: 1, threads: 1, stepsPerCall: 3 });
     // The Loop carries the pieces of the flat buffer (split once before it, joined once after).
     expect(Buffer.from(three.model).includes("body_flat_float32_1")).toBe(true);
     const looped: number[] = [];

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Rng, Tensor, TraceError, softmax, tensor, tidy, trace, zeros, type Graph } from "@equigrad/tensor";
+import { toyStep } from "./toy-step.js";
 import { evaluateGraph } from "../../src/graph/evaluate.js";
 import { differingSites, flatGroups, liftLayout, liftedGraph, liftedValues, recordStep, unliftedChange } from "../../src/graph/step-graph.js";
 
@@ -74,15 +75,7 @@ describe("trace", () => {
 
 describe("step recording and scalar lifting", () => {
   // A toy "optimizer step": w ← w - lr(t)·(w - target)·c, with lr a host function of the step count t.
-  const lr = (t: number) => 0.1 / Math.sqrt(t);
-  const step = (t: number, [target]: readonly Tensor[], w: Tensor, m: Tensor) => {
-    const g = w.sub(target!);
-    const mNew = m.mul(0.9).add(g.mul(0.1));
-    const loss = g.square().mean();
-    w.assign(w.sub(mNew.mul(lr(t))));
-    m.assign(mNew);
-    return { host: t + 1, outputs: { loss } };
-  };
+  const step = (t: number, inputs: readonly Tensor[], w: Tensor, m: Tensor) => toyStep(w, m)(t, inputs);
 
   it("finds the constants that move with the step count, lifts them to inputs, and reproduces later steps", () => {
     const w = new Rng(2).normal([3, 2]).keep();
