@@ -4,7 +4,8 @@ import { centerRows, orient, polarWithNu, rowNormalize, unorient, nuclearScale }
 import type { PerParamState } from "../per-param.js";
 import type { Transform } from "../transform.js";
 import { lauSuRule, nuScale, type Direction } from "./lau-su-momentum.js";
-import { pickCoefficients, pickModes } from "./matrix-hyper.js";
+import { pickCoefficients } from "./matrix-hyper.js";
+import { pickChoices } from "./choice.js";
 import { SPECTRAL_MODES, type SpectralOptions, type SpectralSettings } from "./spectral.js";
 
 export interface HybridOptions extends SpectralOptions {
@@ -48,7 +49,7 @@ export function hybridDirection(m: Tensor, s: SpectralSettings & { order: "row_t
  * unit permutations × O(n), not under a general left-orthogonal group.
  */
 export function hybrid(options: HybridOptions | Hyper = {}): Transform<PerParamState> {
-  const [modes, rest0] = pickModes("hybrid", options as Hyper, { ...SPECTRAL_MODES, order: ["row_then_polar", "polar_then_row"] as const }, { orientation: "row", impl: "gramns", invsqrtMethod: "polar_express", order: "row_then_polar" });
+  const [modes, rest0] = pickChoices("hybrid", options as Hyper, { ...SPECTRAL_MODES, order: ["row_then_polar", "polar_then_row"] as const }, { orientation: "row", impl: "gramns", invsqrtMethod: "polar_express", order: "row_then_polar" });
   const [coefficients, rest] = pickCoefficients("hybrid", rest0, "pe_safety_1.05");
   const h = readHyper("hybrid", rest, HYBRID_DEFAULTS);
   check("hybrid", h.eps >= 0 && h.nsEps >= 0, `eps and nsEps must be >= 0, got ${h.eps}, ${h.nsEps}`);

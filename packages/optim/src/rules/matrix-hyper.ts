@@ -1,28 +1,8 @@
 import type { Hyper } from "../hyper.js";
 import { isCoefficients, type Coefficients } from "../linalg/index.js";
 
-/**
- * The non-numeric hyperparameters of the matrix rules: string modes (`orientation`, `impl`,
- * `order`, `scale`, ...) and `coefficients` (a set name or a list of [a, b, c] triples), which
- * `readHyper` does not type. They are checked here and taken out of `given`; the rest goes on to
- * `readHyper`, which still reports unknown keys (listing the string keys as known too).
- */
-export function pickModes<C extends Record<string, readonly string[]>>(
-  rule: string,
-  given: Hyper | undefined,
-  modes: C,
-  defaults: { [K in keyof C]: C[K][number] },
-): [{ [K in keyof C]: C[K][number] }, Hyper] {
-  const rest: Record<string, unknown> = { ...(given ?? {}) };
-  const out: Record<string, string> = {};
-  for (const [k, allowed] of Object.entries(modes)) {
-    const v = rest[k] ?? defaults[k];
-    delete rest[k];
-    if (typeof v !== "string" || !allowed.includes(v)) throw new Error(`${rule}: '${k}' must be one of ${allowed.map((a) => JSON.stringify(a)).join(", ")}, got ${JSON.stringify(v)}`);
-    out[k] = v;
-  }
-  return [out as { [K in keyof C]: C[K][number] }, rest];
-}
+// String modes of the matrix rules (`orientation`, `impl`, `order`, `scale`, ...) are checked by
+// choice.ts's `pickChoices`; `coefficients` (a set name or [a, b, c] triples) is checked here.
 
 /** Takes `coefficients` out of `given` (default `fallback`), checked. */
 export function pickCoefficients(rule: string, given: Hyper, fallback: Coefficients): [Coefficients, Hyper] {

@@ -5,7 +5,8 @@ import { initPerParam, slot, updateEach, type PerParamState, type Slots } from "
 import type { Schedule, ScheduleSpec } from "../schedules.js";
 import type { Grads, Param, Transform, Updates } from "../transform.js";
 import { lerp } from "./lerp.js";
-import { checkMatrixParam, pickCoefficients, pickModes } from "./matrix-hyper.js";
+import { checkMatrixParam, pickCoefficients } from "./matrix-hyper.js";
+import { pickChoices } from "./choice.js";
 
 export type MuonScale = "keller" | "moonshot" | "none";
 
@@ -76,7 +77,7 @@ export function muonDirection(v: Tensor, p: Param, o: { coefficients: Coefficien
  *   p ← p(1 − lr_t·wd);  p ← p − lr_t·O                       (decay with the unscaled lr)
  */
 export function muon(options: MuonOptions | Hyper = {}): Transform<PerParamState> {
-  const [modes, rest0] = pickModes("muon", options as Hyper, { scale: ["keller", "moonshot", "none"], orientation: ["row", "col", "gpt_oss_gate_up_pair", "olmoe_gate_up_pair"] } as const, { scale: "keller", orientation: "row" });
+  const [modes, rest0] = pickChoices("muon", options as Hyper, { scale: ["keller", "moonshot", "none"], orientation: ["row", "col", "gpt_oss_gate_up_pair", "olmoe_gate_up_pair"] } as const, { scale: "keller", orientation: "row" });
   const [coefficients, rest] = pickCoefficients("muon", rest0, "polar_express");
   const h = readHyper("muon", rest, MUON_DEFAULTS);
   check("muon", h.lr >= 0, `lr must be >= 0, got ${h.lr}`);

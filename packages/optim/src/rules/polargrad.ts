@@ -6,7 +6,8 @@ import type { Schedule, ScheduleSpec } from "../schedules.js";
 import type { Grads, Param, Transform, Updates } from "../transform.js";
 import { checkLauSu, nuScale } from "./lau-su-momentum.js";
 import { lerp } from "./lerp.js";
-import { checkMatrixParam, pickCoefficients, pickModes } from "./matrix-hyper.js";
+import { checkMatrixParam, pickCoefficients } from "./matrix-hyper.js";
+import { pickChoices } from "./choice.js";
 
 export interface PolarGradOptions {
   lr?: number;
@@ -36,7 +37,7 @@ export const POLARGRAD_DEFAULTS = { lr: 0.02, beta: 0.95, weightDecay: 0, alpha:
  * A 3-D stack shares one ν (summed over experts). The latest ν is kept in slot `nu`.
  */
 export function polargrad(options: PolarGradOptions | Hyper = {}): Transform<PerParamState> {
-  const [modes, rest0] = pickModes("polargrad", options as Hyper, { impl: ["gramns", "invsqrt", "newton_schulz"], invsqrtMethod: ["polar_express", "newton_schulz"] } as const, { impl: "gramns", invsqrtMethod: "polar_express" });
+  const [modes, rest0] = pickChoices("polargrad", options as Hyper, { impl: ["gramns", "invsqrt", "newton_schulz"], invsqrtMethod: ["polar_express", "newton_schulz"] } as const, { impl: "gramns", invsqrtMethod: "polar_express" });
   const [coefficients0, rest] = pickCoefficients("polargrad", rest0, "pe_safety_1.05");
   const h = readHyper("polargrad", rest, POLARGRAD_DEFAULTS);
   checkLauSu("polargrad", h);

@@ -5,7 +5,7 @@ import type { PerParamState } from "../per-param.js";
 import type { Schedule, ScheduleSpec } from "../schedules.js";
 import type { Transform } from "../transform.js";
 import { lauSuRule } from "./lau-su-momentum.js";
-import { pickModes } from "./matrix-hyper.js";
+import { pickChoices } from "./choice.js";
 
 export interface RowNormOptions {
   lr?: number;
@@ -38,7 +38,7 @@ export function rowNormDirection(m: Tensor, o: { orientation: Orientation; cente
  * shared shift W → W + 1cᵀ and its update has zero column sums.
  */
 export function rownorm(options: RowNormOptions | Hyper = {}): Transform<PerParamState> {
-  const [modes, rest] = pickModes("rownorm", options as Hyper, { orientation: ORIENTATIONS }, { orientation: "row" });
+  const [modes, rest] = pickChoices("rownorm", options as Hyper, { orientation: ORIENTATIONS }, { orientation: "row" });
   const h = readHyper("rownorm", rest, ROWNORM_DEFAULTS);
   check("rownorm", h.eps >= 0, `eps must be >= 0, got ${h.eps}`);
   const o = { orientation: modes.orientation, center: h.center, eps: h.eps };

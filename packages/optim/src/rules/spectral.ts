@@ -4,7 +4,8 @@ import { check, readHyper, type Hyper } from "../hyper.js";
 import { centerRows, orient, ORIENTATIONS, polarWithNu, unorient, type Coefficients, type InvSqrtMethod, type Orientation } from "../linalg/index.js";
 import type { Schedule, ScheduleSpec } from "../schedules.js";
 import { nuScale, type Direction } from "./lau-su-momentum.js";
-import { pickCoefficients, pickModes } from "./matrix-hyper.js";
+import { pickCoefficients } from "./matrix-hyper.js";
+import { pickChoices } from "./choice.js";
 
 export interface SpectralOptions {
   lr?: number;
@@ -63,7 +64,7 @@ export const SPECTRAL_DEFAULTS = { lr: 1e-3, beta: 0.95, weightDecay: 0, alpha: 
 
 /** Reads and checks the shared spectral hyperparameters (per-rule lr, impl and center defaults). */
 export function readSpectral(rule: string, options: Hyper, defaults: { readonly impl: "gramns" | "invsqrt"; readonly center: boolean; readonly lr: number }) {
-  const [modes, rest0] = pickModes(rule, options, SPECTRAL_MODES, { orientation: "row", impl: defaults.impl, invsqrtMethod: "polar_express" });
+  const [modes, rest0] = pickChoices(rule, options, SPECTRAL_MODES, { orientation: "row", impl: defaults.impl, invsqrtMethod: "polar_express" });
   const [coefficients, rest] = pickCoefficients(rule, rest0, "pe_safety_1.05");
   const h = readHyper(rule, rest, { ...SPECTRAL_DEFAULTS, lr: defaults.lr, center: defaults.center });
   check(rule, h.eps >= 0 && h.nsEps >= 0, `eps and nsEps must be >= 0, got ${h.eps}, ${h.nsEps}`);
