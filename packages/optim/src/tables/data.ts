@@ -67,6 +67,14 @@ export const SYMMETRY_LR = { embed: 0.1, lmHead: 0.05, matrix: 0.05, rowMlp: 0.0
 /** modded-nanogpt's Muon lr (0.05) and the AdamW lr of the baseline. */
 export const MUON_LR = { adam: 3e-3, matrix: 0.05, other: 3e-3 } as const;
 
+/** The SwiGLU variants: row-aware gate/up ("row"), column-aware down ("col"), or Muon / AdamW. */
+const mlpOptions = (orientation: "row" | "col"): Readonly<Record<string, RuleChoice>> => ({
+  rownorm: rownorm(SYMMETRY_LR.rowMlp, false, orientation, 1e-3),
+  hybrid: hybrid(SYMMETRY_LR.rowMlp, false, orientation, 1e-3),
+  muon: muon(SYMMETRY_LR.matrix, { perHead: false, coefficients: "polar_express" }),
+  adamw: adamwPaper(MUON_LR.adam, 1e-3, "matrix"),
+});
+
 /** Lau & Su's default stack (OPTIMIZERS.md §1.4–1.5). */
 export const SYMMETRY: NamedTable = {
   name: "symmetry",
@@ -97,12 +105,7 @@ export const SYMMETRY: NamedTable = {
       match: { roles: ["mlp.gate", "mlp.up"] },
       use: {
         slot: "mlp",
-        options: {
-          rownorm: rownorm(SYMMETRY_LR.rowMlp, false, "row", 1e-3),
-          hybrid: hybrid(SYMMETRY_LR.rowMlp, false, "row", 1e-3),
-          muon: muon(SYMMETRY_LR.matrix, { perHead: false, coefficients: "polar_express" }),
-          adamw: adamwPaper(MUON_LR.adam, 1e-3, "matrix"),
-        },
+        options: mlpOptions("row"),
       },
     },
     {
@@ -110,12 +113,7 @@ export const SYMMETRY: NamedTable = {
       match: { roles: ["mlp.down"] },
       use: {
         slot: "mlp",
-        options: {
-          rownorm: rownorm(SYMMETRY_LR.rowMlp, false, "col", 1e-3),
-          hybrid: hybrid(SYMMETRY_LR.rowMlp, false, "col", 1e-3),
-          muon: muon(SYMMETRY_LR.matrix, { perHead: false, coefficients: "polar_express" }),
-          adamw: adamwPaper(MUON_LR.adam, 1e-3, "matrix"),
-        },
+        options: mlpOptions("col"),
       },
     },
     {
