@@ -1,6 +1,6 @@
 // `pnpm bench`: every benchmark, as a table and as JSON lines ({"bench", "value", "unit", "threads", ...}).
 //   --quick            fewer repetitions
-//   --only=a,b         sections: matmul, throughput, attention, blocks, demo, train (wasm + onnx), train-onnx, optim
+//   --only=a,b         sections: matmul, throughput, attention, blocks, demo, train (wasm + onnx + torch), train-onnx, torch, optim
 import { availableParallelism } from "node:os";
 import { runMatmulBench } from "../packages/tensor/bench/matmul.js";
 import { runThroughputBench } from "../packages/tensor/bench/throughput.js";
@@ -9,6 +9,7 @@ import { runBlocksBench } from "./blocks.js";
 import { runDemoBench } from "./demo.js";
 import { runTrainBench, runTrainOnnxBench } from "./train.js";
 import { runOptimBench } from "./optim.js";
+import { runTorchReference } from "./torch-reference.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");
@@ -24,5 +25,6 @@ if (want("blocks")) runBlocksBench(availableParallelism(), quick);
 if (want("demo")) runDemoBench(availableParallelism(), quick);
 if (want("train")) runTrainBench(threads, quick);
 if (want("train") || want("train-onnx")) await runTrainOnnxBench(threads[threads.length - 1]!, quick);
+if (want("train") || want("torch")) runTorchReference(threads, quick);
 if (want("optim")) runOptimBench(threads[threads.length - 1]!, quick);
 process.exit(0);
