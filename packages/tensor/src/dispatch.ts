@@ -16,6 +16,12 @@ export interface Interceptor {
   acceptsFused?(call: PrimitiveCall): boolean;
   /** Substitutes inputs before dispatch: the tracer turns tensors of other backends into graph constants. */
   adopt?(inputs: readonly Tensor[]): readonly Tensor[];
+  /**
+   * Where a source op (no inputs) runs, when not on the default backend: the tracer records
+   * random draws as graph nodes (a compiled step feeds their counters) instead of computing
+   * them at trace time.
+   */
+  sourceBackend?(call: PrimitiveCall): Backend | undefined;
 }
 
 let interceptors: Interceptor[] = [];
@@ -64,7 +70,13 @@ function adopted(inputs: readonly Tensor[]): readonly Tensor[] {
 }
 
 function backendOf(call: PrimitiveCall, inputs: readonly Tensor[]): Backend {
-  if (inputs.length === 0) return getBackend();
+  if (inputs.length === 0) {
+    for (let i = interceptors.length - 1; i >= 0; i--) {
+      const b = interceptors[i]!.sourceBackend?.(call);
+      if (b) return b;
+    }
+    return getBackend();
+  }
   const b = inputs[0]!.storage.backend;
   for (const t of inputs) {
     if (t.storage.backend !== b) throw new OpError(call.op, `inputs live on different backends (${b.name} and ${t.storage.backend.name}); move them with .to(backend)`);

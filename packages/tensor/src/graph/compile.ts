@@ -1,4 +1,4 @@
-import { typedArray, type DType, type TypedArray } from "../core/dtype.js";
+import { typedArray, type TypedArray } from "../core/dtype.js";
 import { fmtShape } from "../core/errors.js";
 import { Tensor as TensorClass, type Tensor } from "../tensor.js";
 import { Storage } from "../memory/storage.js";
@@ -14,6 +14,7 @@ import {
   type FlatGroup, type LiftLayout, type Site, type StepFunction, type StepRecording,
 } from "./step-graph.js";
 import { TraceError } from "./symbolic.js";
+import type { Rng } from "../random/rng.js";
 import type { InputSpec, TraceOptions } from "./trace.js";
 
 export interface CompileOptions<H> {
@@ -101,8 +102,12 @@ export async function compile<H>(step: StepFunction<H>, opts: CompileOptions<H>)
   ensureProvider(provider); // before any tracing: a missing provider fails fast
   const worker = opts.worker ?? true;
   const groups = flatGroups(opts.tensors);
+  // Random streams (dropout's Rng) are threaded like the host state: recordStep starts from the
+  // counters it is given and leaves the streams' own counters as they were, so neither these
+  // two traces nor the ones traced ahead move them; run() sets them after each call to where
+  // its last step left them — where as many eager steps would have left them.
   const first = recordStep(step, opts.host, groups, opts.batch, opts.trace);
-  const second = recordStep(step, first.host, groups, opts.batch, opts.trace);
+  const second = recordStep(step, first.host, groups, opts.batch, opts.trace, first.counters);
   const base = first.rec;
   const sites: Site[] = differingSites(base, second.rec);
 
@@ -143,18 +148,26 @@ export async function compile<H>(step: StepFunction<H>, opts: CompileOptions<H>)
     });
   };
 
-  /** K recordings from host state `from`, each step starting where the previous one ended. */
-  const hostSteps = (from: H): StepRecording<H>[] => {
+  /**
+   * K recordings from host state `from` and stream counters `counters` (the streams' own
+   * counters where not given), each step starting where the previous one ended.
+   */
+  const hostSteps = (from: H, counters?: ReadonlyMap<Rng, number>): StepRecording<H>[] => {
     const recs: StepRecording<H>[] = [];
     let h = from;
+    let c = counters;
     for (let i = 0; i < k; i++) {
-      const r = recordStep(step, h, groups, opts.batch, opts.trace);
+      const r = recordStep(step, h, groups, opts.batch, opts.trace, c);
       recs.push(r);
       h = r.host;
+      c = r.counters;
     }
     return recs;
   };
-  let ahead: { from: H; recs: StepRecording<H>[] } | null = null;
+  // Traced ahead from a host state and stream counters: valid while both are still current (a
+  // checkpoint load may set a stream's counter between calls).
+  let ahead: { from: H; counters: ReadonlyMap<Rng, number>; recs: StepRecording<H>[] } | null = null;
+  const current = (counters: ReadonlyMap<Rng, number>): boolean => [...counters].every(([r, c]) => r.counter === c);
   let timings: CallTimings = { trace: 0, traceAhead: 0, feeds: 0, ort: 0, writeBack: 0 };
 
   async function run(batches: readonly (readonly TypedArray[])[]): Promise<StepOutputs> {
@@ -162,7 +175,7 @@ export async function compile<H>(step: StepFunction<H>, opts: CompileOptions<H>)
     // Host side of each step: the next host state and the lifted scalars' values (traced while
     // the previous call ran, when the host state is still the one that trace started from).
     const t0 = performance.now();
-    const recs = ahead?.from === host ? ahead.recs : hostSteps(host);
+    const recs = ahead?.from === host && current(ahead.counters) ? ahead.recs : hostSteps(host);
     ahead = null;
     for (const r of recs) {
       const moved = unliftedChange(base, r.rec, sites);
@@ -176,10 +189,11 @@ export async function compile<H>(step: StepFunction<H>, opts: CompileOptions<H>)
       }
     }
     const h = recs[recs.length - 1]!.host;
+    const counters = recs[recs.length - 1]!.counters;
     const t1 = performance.now();
     const feeds: Record<string, Feed> = {};
-    const current = groups.flatMap((g) => g.tensors.map((t) => t.storage.buffer));
-    if (!flats || current.some((b, i) => b !== buffers[i])) flats = groups.map(gather);
+    const live = groups.flatMap((g) => g.tensors.map((t) => t.storage.buffer));
+    if (!flats || live.some((b, i) => b !== buffers[i])) flats = groups.map(gather);
     groups.forEach((g, i) => (feeds[g.input] = { dtype: g.dtype, data: flats![i]!, dims: [g.size] }));
     opts.batch.forEach((spec, i) => {
       const name = batchInput(i, spec);
@@ -188,12 +202,12 @@ export async function compile<H>(step: StepFunction<H>, opts: CompileOptions<H>)
         if (!d || d.length !== spec.shape.reduce((a, c) => a * c, 1)) throw new RangeError(`compiled step: batch input '${name}' must have ${fmtShape(spec.shape)} ${spec.dtype} elements, got ${d?.length}`);
         return d;
       });
-      feeds[name] = { dtype: spec.dtype, data: stack(spec.dtype, parts), dims: k === 1 ? spec.shape : [k, ...spec.shape] };
+      feeds[name] = { dtype: spec.dtype, data: stack(parts), dims: k === 1 ? spec.shape : [k, ...spec.shape] };
     });
     const lifted = recs.map((r) => liftedValues(r.rec, sites, layout));
     for (const [dtype, size] of layout.sizes) {
       const name = liftedInput(dtype);
-      feeds[name] = { dtype, data: stack(dtype, lifted.map((l) => l[name]!)), dims: k === 1 ? [size] : [k, size] };
+      feeds[name] = { dtype, data: stack(lifted.map((l) => l[name]!)), dims: k === 1 ? [size] : [k, size] };
     }
     const t2 = performance.now();
     const pending = runner.run(feeds);
@@ -201,7 +215,7 @@ export async function compile<H>(step: StepFunction<H>, opts: CompileOptions<H>)
     // there is left for the next call to meet).
     if (worker) {
       try {
-        ahead = { from: h, recs: hostSteps(h) };
+        ahead = { from: h, counters, recs: hostSteps(h, counters) };
       } catch {
         ahead = null;
       }
@@ -213,6 +227,7 @@ export async function compile<H>(step: StepFunction<H>, opts: CompileOptions<H>)
     groups.forEach((g, i) => scatter(g, flats![i]!));
     buffers = groups.flatMap((g) => g.tensors.map((t) => t.storage.buffer));
     host = h;
+    for (const [r, c] of counters) r.counter = c;
     timings = { trace: t1 - t0, traceAhead: t3 - t2, feeds: t2 - t1, ort: t4 - t2, writeBack: performance.now() - t4 };
     const result: StepOutputs = {};
     for (const name of recs[0]!.outputNames) {
@@ -254,11 +269,11 @@ const isRowMajor = (t: Tensor): boolean => {
   return true;
 };
 
-function stack(dtype: DType, parts: readonly TypedArray[]): TypedArray {
-  if (parts.length === 1) return parts[0]!.slice();
+function stack<A extends TypedArray | BigInt64Array>(parts: readonly A[]): A {
+  if (parts.length === 1) return parts[0]!.slice() as A;
   const n = parts[0]!.length;
-  const out = typedArray(dtype, n * parts.length);
-  parts.forEach((p, i) => out.set(p, i * n));
+  const out = new (parts[0]!.constructor as new (n: number) => A)(n * parts.length);
+  parts.forEach((p, i) => (out as { set(a: A, o: number): void }).set(p, i * n));
   return out;
 }
 

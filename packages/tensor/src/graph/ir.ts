@@ -21,6 +21,12 @@ export interface GraphNode {
   /** Value ids, in the primitive's input order (logical, not broadcast: lowering broadcasts). */
   readonly inputs: readonly number[];
   readonly output: number;
+  /**
+   * A random node only: its counter is element `counterAt` of the graph's `counters` input
+   * (fed at run time) instead of its call's trace-time counter — a compiled step's dropout,
+   * whose stream moves every step.
+   */
+  readonly counterAt?: number;
 }
 
 /** A named graph input or output. */
@@ -43,4 +49,6 @@ export interface Graph {
   /** In execution order: every node's inputs are graph inputs, constants or earlier outputs. */
   readonly nodes: readonly GraphNode[];
   readonly outputs: readonly Port[];
+  /** The int64 vector [size] input that random nodes with `counterAt` read (not among `values`: int64 is no IR dtype). */
+  readonly counters?: { readonly input: string; readonly size: number };
 }

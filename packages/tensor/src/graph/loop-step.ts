@@ -95,6 +95,8 @@ export function loopModel(original: Graph, k: number, spec: LoopSpec): Uint8Arra
   for (const p of carriedInputs) body.inputs.push(valueInfo(`body_${p.name}`, step.values[p.value]!));
   // Iteration k's row of each stepped input, read from the outer graph's [K, ...] input.
   const rows = new Map(stepped.map((p) => [p.name, body.op("Gather", [p.name, "body_iter"], [attr.int("axis", 0)], `body_${p.name}_k`)]));
+  // The lifted random counters too: [K, size] int64 outside, row k in iteration k.
+  if (step.counters) rows.set(step.counters.input, body.op("Gather", [step.counters.input, "body_iter"], [attr.int("axis", 0)], `body_${step.counters.input}_k`));
   const names = lowerInto(body, step, (p) => (carriedIn.has(p.name) ? `body_${p.name}` : rows.get(p.name)!));
   body.op("Identity", ["body_cond"], [], "body_cond_out");
   body.outputs.push({ name: "body_cond_out", elemType: ONNX_TYPE.bool, shape: [] });
@@ -112,6 +114,7 @@ export function loopModel(original: Graph, k: number, spec: LoopSpec): Uint8Arra
     const isCarried = spec.carried.some(([i]) => i === p.name);
     main.inputs.push(isCarried ? valueInfo(p.name, m) : { name: p.name, elemType: onnxType(m.dtype), shape: [k, ...m.shape] });
   }
+  if (original.counters) main.inputs.push({ name: original.counters.input, elemType: ONNX_TYPE.int64, shape: [k, original.counters.size] });
   // Split flat buffers into their pieces once, before the loop.
   for (const pc of pieces) for (const q of pc.parts) main.op("Slice", [pc.input, main.i64([q.start]), main.i64([q.end])], [], q.input);
   const trip = main.i64Scalar(k);

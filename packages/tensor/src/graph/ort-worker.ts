@@ -41,11 +41,12 @@ parentPort.on("message", async (msg) => {
 });
 `;
 
-const ORT_TYPE: Record<DType, string> = { float32: "float32", float64: "float64", int32: "int32", bool: "bool" };
+const ORT_TYPE: Record<DType | "int64", string> = { float32: "float32", float64: "float64", int32: "int32", bool: "bool", int64: "int64" };
 
+/** One input of a call; int64 (a BigInt64Array) for the lifted random counters. */
 export interface Feed {
-  readonly dtype: DType;
-  readonly data: TypedArray;
+  readonly dtype: DType | "int64";
+  readonly data: TypedArray | BigInt64Array;
   readonly dims: readonly number[];
 }
 
@@ -112,7 +113,7 @@ export class WorkerSession {
 
   /** Runs the model; the feeds' buffers are transferred to the worker (do not reuse them). */
   run(feeds: Readonly<Record<string, Feed>>): Promise<Record<string, TypedArray>> {
-    const msg: Record<string, { type: string; data: TypedArray; dims: readonly number[] }> = {};
+    const msg: Record<string, { type: string; data: TypedArray | BigInt64Array; dims: readonly number[] }> = {};
     const transfer = new Set<ArrayBuffer>();
     for (const [name, f] of Object.entries(feeds)) {
       msg[name] = { type: ORT_TYPE[f.dtype], data: f.data, dims: f.dims };

@@ -2,7 +2,8 @@ import { typedArray, type DType, type TypedArray } from "../core/dtype.js";
 import { fmtShape } from "../core/errors.js";
 import { apply } from "../dispatch.js";
 import { tidy } from "../memory/scope.js";
-import type { PrimitiveCall } from "../ops/primitives.js";
+import type { CallOf, PrimitiveCall } from "../ops/primitives.js";
+import { watchDraws, type Rng } from "../random/rng.js";
 import { Tensor } from "../tensor.js";
 import { treeFlatten, type Tree } from "../tree.js";
 import type { Constant, Graph, GraphNode, Port, ValueInfo } from "./ir.js";
@@ -16,8 +17,14 @@ import { Recorder, prune, type InputSpec, type TraceOptions } from "./trace.js";
  */
 export type StepFunction<H> = (host: H, batch: readonly Tensor[]) => { host: H; outputs: Record<string, Tensor> };
 
-/** Where a trace-time constant lives in a recording: a `full` node or a constant, by position. */
-export type Site = { kind: "full"; index: number } | { kind: "constant"; index: number };
+/**
+ * Where a trace-time constant lives in a recording: a `full` node or a constant, by position,
+ * or a `random` node's counter (dropout draws the next numbers of its stream every step).
+ */
+export type Site = { kind: "full"; index: number } | { kind: "constant"; index: number } | { kind: "counter"; index: number };
+
+/** The dtypes of the lifted inputs: the graph's own, and int64 for random counters (not an IR dtype). */
+export type LiftDType = DType | "int64";
 
 /** One dtype's flat buffer: the long-lived tensors of that dtype, back to back in this order. */
 export interface FlatGroup {
@@ -34,13 +41,19 @@ export interface FlatGroup {
 export interface StepRecording<H> {
   readonly rec: Recorder;
   readonly host: H;
+  /**
+   * The random streams the step drew from (or was given), at their positions after the step:
+   * like the host state, where the next step's trace starts. recordStep leaves the streams'
+   * own counters as it found them.
+   */
+  readonly counters: ReadonlyMap<Rng, number>;
   /** Step outputs by name (graph outputs besides the flat buffers). */
   readonly outputNames: readonly string[];
 }
 
 export const flatInput = (d: DType): string => `flat_${d}`;
 export const flatOutput = (d: DType): string => `flat_${d}_out`;
-export const liftedInput = (d: DType): string => `lifted_${d}`;
+export const liftedInput = (d: LiftDType): string => `lifted_${d}`;
 export const batchInput = (i: number, spec: InputSpec): string => spec.name ?? `batch${i}`;
 
 /** Groups the long-lived tensors by dtype (in order of first appearance) into flat buffers. */
@@ -66,16 +79,34 @@ export function flatGroups(tensors: readonly Tensor[]): FlatGroup[] {
  * Traces one step with the long-lived tensors swapped for slices of symbolic flat buffers (one
  * per dtype); their values after the step are concatenated into the flat outputs. The eager
  * tensors get their own values back afterwards, whatever happens.
+ *
+ * Random streams (Rng, e.g. dropout's) are mutable state outside the host state: the step
+ * starts from `counters` where given (the previous step's recording.counters) and from the
+ * streams' own counters otherwise; their positions after the step are returned in the
+ * recording, and the streams get their own counters back, as the tensors do. So a trace —
+ * an extra one, or one traced ahead speculatively — never moves a stream; whoever runs the
+ * steps for real sets the counters (compile does, after each call).
  */
-export function recordStep<H>(step: StepFunction<H>, host: H, groups: readonly FlatGroup[], batch: readonly InputSpec[], opts: TraceOptions = {}): StepRecording<H> {
+export function recordStep<H>(
+  step: StepFunction<H>, host: H, groups: readonly FlatGroup[], batch: readonly InputSpec[], opts: TraceOptions = {}, counters?: ReadonlyMap<Rng, number>,
+): StepRecording<H> {
   const rec = new Recorder(opts);
+  // Each stream the step touches, with the counter it had before: restored afterwards.
+  const streams = new Map<Rng, number>();
+  const enter = (r: Rng) => {
+    if (!streams.has(r)) streams.set(r, r.counter);
+  };
   const all = groups.flatMap((g) => g.tensors);
   // Tensors of the host state that are not long-lived are restored too (and reported if the step changed them).
   const others = (treeFlatten(host as Tree<unknown>)[0] as unknown[]).filter((l): l is Tensor => l instanceof Tensor && !all.includes(l) && !l.isDisposed);
   const kept = [...all, ...others];
   const originals = kept.map((t) => t.alias());
   try {
-    return rec.run(() =>
+    for (const [r, c] of counters ?? []) {
+      enter(r);
+      r.counter = c;
+    }
+    return watchDraws(enter, () => rec.run(() =>
       tidy(() => {
         for (const g of groups) {
           const flat = rec.input(g.input, [g.size], g.dtype);
@@ -92,19 +123,22 @@ export function recordStep<H>(step: StepFunction<H>, host: H, groups: readonly F
         if (stray) throw new TraceError(`compile: the step updated a tensor of its host state (${fmtShape(stray.shape)} ${stray.dtype}) that is not among the long-lived tensors; pass every parameter and state tensor in \`tensors\``);
         for (const g of groups) rec.output(g.output, apply({ op: "concat", axis: 0 }, g.tensors.map((t) => apply({ op: "reshape", shape: [t.size] }, [t]))));
         for (const [name, t] of Object.entries(r.outputs)) rec.output(name, t);
-        return { rec, host: r.host, outputNames: Object.keys(r.outputs) };
+        const after = new Map([...streams.keys()].map((s) => [s, s.counter]));
+        return { rec, host: r.host, counters: after, outputNames: Object.keys(r.outputs) };
       }),
-    );
+    ));
   } finally {
+    for (const [r, c] of streams) r.counter = c;
     kept.forEach((t, i) => t.assign(originals[i]!));
     for (const o of originals) o.dispose();
     rec.dispose();
   }
 }
 
-/** The payload of a site: a full node's value or a constant's data. */
+/** The payload of a site: a full node's value, a constant's data or a random node's counter. */
 function payload(rec: Recorder, s: Site): TypedArray | number {
   if (s.kind === "constant") return rec.constants[s.index]!.data;
+  if (s.kind === "counter") return (rec.nodes[s.index]!.call as CallOf<"random">).counter;
   return (rec.nodes[s.index]!.call as { value: number }).value;
 }
 
@@ -118,18 +152,27 @@ const samePayload = (a: TypedArray | number, b: TypedArray | number): boolean =>
 const sameArray = (a: unknown, b: unknown): boolean =>
   Array.isArray(a) && Array.isArray(b) ? a.length === b.length && a.every((x, i) => sameArray(x, b[i])) : Object.is(a, b);
 
-/** Whether two calls agree on everything but a full's value. */
+/** Whether two calls agree on everything but a full's value or a random op's counter. */
 function sameStructure(a: PrimitiveCall, b: PrimitiveCall): boolean {
   if (a.op !== b.op) return false;
   const ka = Object.keys(a);
   for (const k of ka) {
-    if (a.op === "full" && k === "value") continue;
+    if ((a.op === "full" && k === "value") || (a.op === "random" && k === "counter")) continue;
     if (!sameArray((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
   }
   return ka.length === Object.keys(b).length;
 }
 
 const describe = (call: PrimitiveCall): string => JSON.stringify(call, (k, v) => (k === "data" ? "[data]" : v));
+
+/** A random op may only move its counter from step to step (the next numbers of one stream). */
+function checkRandom(a: PrimitiveCall, b: PrimitiveCall, i: number, where: string): void {
+  if (a.op !== "random" || sameStructure(a, b)) return;
+  throw new TraceError(
+    `${where}: random op ${i} is ${describe(a)} in one and ${describe(b)} in the other: a compiled step's random draws may only move their counter ` +
+      "(draw the next numbers of the same Rng each step); a key (seed or stream), shape, dtype or distribution that depends on the host state cannot be one graph",
+  );
+}
 
 /**
  * The constants that differ between two recordings of the same step at different host states
@@ -148,11 +191,12 @@ export function differingSites(a: Recorder, b: Recorder): Site[] {
   const sites: Site[] = [];
   a.nodes.forEach((n, i) => {
     const m = b.nodes[i]!;
+    checkRandom(n.call, m.call, i, where);
     if (!sameStructure(n.call, m.call) || !sameArray(n.inputs, m.inputs) || n.output !== m.output) {
-      const random = n.call.op === "random" ? " (a random op's key or counter moves every step: dropout is not supported in compiled steps yet; set dropout 0)" : "";
-      throw new TraceError(`${where}: op ${i} is ${describe(n.call)} in one and ${describe(m.call)} in the other${random}`);
+      throw new TraceError(`${where}: op ${i} is ${describe(n.call)} in one and ${describe(m.call)} in the other`);
     }
-    if (n.call.op === "full" && !samePayload(payload(a, { kind: "full", index: i }), payload(b, { kind: "full", index: i }))) sites.push({ kind: "full", index: i });
+    const kind = n.call.op === "full" ? "full" : n.call.op === "random" ? "counter" : null;
+    if (kind && !samePayload(payload(a, { kind, index: i }), payload(b, { kind, index: i }))) sites.push({ kind, index: i });
   });
   a.constants.forEach((c, i) => {
     const d = b.constants[i]!;
@@ -172,7 +216,9 @@ export function unliftedChange(base: Recorder, now: Recorder, lifted: readonly S
   for (let i = 0; i < base.nodes.length; i++) {
     const n = base.nodes[i]!;
     if (n.call.op !== now.nodes[i]!.call.op) return "structure";
-    if (n.call.op === "full" && !isLifted.has(`full:${i}`) && !samePayload(payload(base, { kind: "full", index: i }), payload(now, { kind: "full", index: i }))) return { kind: "full", index: i };
+    checkRandom(n.call, now.nodes[i]!.call, i, "compiled step: the step's graph changed");
+    const kind = n.call.op === "full" ? "full" : n.call.op === "random" ? "counter" : null;
+    if (kind && !isLifted.has(`${kind}:${i}`) && !samePayload(payload(base, { kind, index: i }), payload(now, { kind, index: i }))) return { kind, index: i };
   }
   for (let i = 0; i < base.constants.length; i++) {
     if (!isLifted.has(`constant:${i}`) && !samePayload(base.constants[i]!.data, now.constants[i]!.data)) return { kind: "constant", index: i };
@@ -180,15 +226,19 @@ export function unliftedChange(base: Recorder, now: Recorder, lifted: readonly S
   return null;
 }
 
-/** Lifted scalars, packed per dtype in site order: the `lifted_<dtype>` inputs of one call. */
-export function liftedValues(rec: Recorder, sites: readonly Site[], layout: LiftLayout): Record<string, TypedArray> {
-  const out: Record<string, TypedArray> = {};
-  for (const [dtype, size] of layout.sizes) out[liftedInput(dtype)] = typedArray(dtype, size);
+/**
+ * Lifted scalars, packed per dtype in site order: the `lifted_<dtype>` inputs of one call
+ * (random counters in `lifted_int64`, a BigInt64Array).
+ */
+export function liftedValues(rec: Recorder, sites: readonly Site[], layout: LiftLayout): Record<string, TypedArray | BigInt64Array> {
+  const out: Record<string, TypedArray | BigInt64Array> = {};
+  for (const [dtype, size] of layout.sizes) out[liftedInput(dtype)] = dtype === "int64" ? new BigInt64Array(size) : typedArray(dtype, size);
   sites.forEach((s, i) => {
     const { dtype, offset } = layout.at[i]!;
     const p = payload(rec, s);
     const arr = out[liftedInput(dtype)]!;
-    if (typeof p === "number") arr[offset] = p;
+    if (arr instanceof BigInt64Array) arr[offset] = BigInt(p as number);
+    else if (typeof p === "number") arr[offset] = p;
     else arr.set(p, offset);
   });
   return out;
@@ -196,13 +246,18 @@ export function liftedValues(rec: Recorder, sites: readonly Site[], layout: Lift
 
 /** Where each lifted site lives in the lifted vectors. */
 export interface LiftLayout {
-  sizes: Map<DType, number>;
-  at: { dtype: DType; offset: number; length: number }[];
+  sizes: Map<LiftDType, number>;
+  at: { dtype: LiftDType; offset: number; length: number }[];
 }
 
 export function liftLayout(rec: Recorder, sites: readonly Site[]): LiftLayout {
-  const sizes = new Map<DType, number>();
+  const sizes = new Map<LiftDType, number>();
   const at = sites.map((s) => {
+    if (s.kind === "counter") {
+      const offset = sizes.get("int64") ?? 0;
+      sizes.set("int64", offset + 1);
+      return { dtype: "int64" as const, offset, length: 1 };
+    }
     const value = s.kind === "full" ? rec.nodes[s.index]!.output : rec.constants[s.index]!.value;
     const info = rec.values[value]!;
     const length = info.shape.reduce((a, b) => a * b, 1);
@@ -216,7 +271,9 @@ export function liftLayout(rec: Recorder, sites: readonly Site[]): LiftLayout {
 /**
  * The recording as a graph with the lifted sites turned into slices of `lifted_<dtype>`
  * inputs (a full becomes slice → reshape → expand, a constant slice → reshape), pruned to
- * what the outputs need.
+ * what the outputs need. A lifted random counter stays a random node that reads element
+ * `counterAt` of the graph's `counters` input (`lifted_int64`: int64 is no IR dtype, so the
+ * lowering reads it, not an IR node).
  */
 export function liftedGraph(rec: Recorder, sites: readonly Site[], layout: LiftLayout): Graph {
   const values: ValueInfo[] = [...rec.values];
@@ -227,13 +284,15 @@ export function liftedGraph(rec: Recorder, sites: readonly Site[], layout: LiftL
   const inputs: Port[] = [...rec.inputs];
   const liftedIds = new Map<DType, number>();
   for (const [dtype, size] of layout.sizes) {
+    if (dtype === "int64") continue;
     const v = fresh([size], dtype);
     liftedIds.set(dtype, v);
     inputs.push({ name: liftedInput(dtype), value: v });
   }
   // The nodes that read the lifted vector and end in the site's own value id.
   const reader = (i: number, out: number): GraphNode[] => {
-    const { dtype, offset, length } = layout.at[i]!;
+    const { offset, length } = layout.at[i]!;
+    const dtype = layout.at[i]!.dtype as DType; // not int64: counters are no reader's
     const info = values[out]!;
     const src = liftedIds.get(dtype)!;
     const part = fresh([length], dtype);
@@ -249,7 +308,8 @@ export function liftedGraph(rec: Recorder, sites: readonly Site[], layout: LiftL
   };
   const fullSite = new Map<number, number>();
   const constSite = new Map<number, number>();
-  sites.forEach((s, i) => (s.kind === "full" ? fullSite : constSite).set(s.index, i));
+  const counterSite = new Map<number, number>();
+  sites.forEach((s, i) => (s.kind === "full" ? fullSite : s.kind === "counter" ? counterSite : constSite).set(s.index, i));
   const nodes: GraphNode[] = [];
   const constants: Constant[] = [];
   rec.constants.forEach((c, j) => {
@@ -259,9 +319,12 @@ export function liftedGraph(rec: Recorder, sites: readonly Site[], layout: LiftL
   });
   rec.nodes.forEach((n, j) => {
     const i = fullSite.get(j);
-    if (i === undefined) nodes.push(n);
+    const c = counterSite.get(j);
+    if (c !== undefined) nodes.push({ ...n, counterAt: layout.at[c]!.offset });
+    else if (i === undefined) nodes.push(n);
     else nodes.push(...reader(i, n.output));
   });
-  return prune({ values, inputs, constants, nodes, outputs: rec.outputs });
+  const counters = layout.sizes.get("int64");
+  return prune({ values, inputs, constants, nodes, outputs: rec.outputs, ...(counters ? { counters: { input: liftedInput("int64"), size: counters } } : {}) });
 }
 

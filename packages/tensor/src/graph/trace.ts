@@ -1,4 +1,5 @@
 import type { DType } from "../core/dtype.js";
+import type { Backend } from "../backend/backend.js";
 import { fmtShape } from "../core/errors.js";
 import { contiguousStrides, type Shape } from "../core/shape.js";
 import type { Layout } from "../core/strided.js";
@@ -88,6 +89,15 @@ export class Recorder implements Interceptor {
   output(name: string, t: Tensor): void {
     if (this.outputs.some((p) => p.name === name)) throw new TraceError(`graph output '${name}' is declared twice`);
     this.outputs.push({ name, value: this.valueOf(t, `output '${name}'`) });
+  }
+
+  /**
+   * Random draws are recorded, not computed: a graph node that draws the same bits from its
+   * key and counter when the graph runs (so a compiled step's dropout draws on the device,
+   * and its counter can be fed per step). Other sources still compute at trace time.
+   */
+  sourceBackend(call: PrimitiveCall): Backend | undefined {
+    return call.op === "random" ? symbolicBackend : undefined;
   }
 
   acceptsFused(call: PrimitiveCall): boolean {

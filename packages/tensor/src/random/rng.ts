@@ -6,6 +6,23 @@ import type { Tensor } from "../tensor.js";
 import type { RandomDist } from "../ops/primitives.js";
 import { keyFromSeed } from "./threefry.js";
 
+/** Hooks told of each stream about to draw (graph/step-graph.ts: what streams a traced step advances). */
+const drawHooks: ((rng: Rng) => void)[] = [];
+
+/**
+ * Runs fn with `hook` called for every Rng just before it draws (before its counter is read).
+ * A compiled step uses it to find the random streams a trace advances, so it can thread their
+ * counters like the rest of the step's host state.
+ */
+export function watchDraws<R>(hook: (rng: Rng) => void, fn: () => R): R {
+  drawHooks.push(hook);
+  try {
+    return fn();
+  } finally {
+    drawHooks.splice(drawHooks.lastIndexOf(hook), 1);
+  }
+}
+
 /**
  * A seeded random stream. Each draw takes the next `numel` counters of this stream, so the
  * numbers depend only on (seed, stream name, how much this stream drew before) — never on
@@ -37,6 +54,7 @@ export class Rng {
 
   private draw(dist: RandomDist, shape: Shape, dtype: DType, p = 0): Tensor {
     assertShape("random", shape);
+    for (const h of drawHooks) h(this);
     const counter = this.#counter;
     this.#counter += numel(shape);
     return apply({ op: "random", dist, key: this.key, counter, p, shape: [...shape], dtype }, []);

@@ -26,7 +26,7 @@
 import { OpError, fmtShape } from "../../core/errors.js";
 import { infer, kindOf, type Meta, type PrimitiveCall } from "../../ops/primitives.js";
 import type { Graph, GraphNode, Port } from "../ir.js";
-import { encodeModel, type GraphP, type ModelP, type ValueInfoP } from "./proto.js";
+import { ONNX_TYPE, encodeModel, type GraphP, type ModelP, type ValueInfoP } from "./proto.js";
 import { attr, GraphBuilder, onnxType, type Val } from "./builder.js";
 import { lowerElementwise } from "./elementwise.js";
 import { lowerArgReduce, lowerCumsum, lowerReduce } from "./reduce.js";
@@ -42,8 +42,11 @@ export const IR_VERSION = 10;
 
 const describe = (call: PrimitiveCall, ins: readonly Meta[]) => `${call.op}(${ins.map((m) => `${fmtShape(m.shape)} ${m.dtype}`).join(", ")})`;
 
-/** Lowers one primitive; returns the ONNX name of its output (`out` when the op names it). */
-export function lowerCall(b: GraphBuilder, call: PrimitiveCall, ins: readonly Val[], outMeta: Meta, out?: string): string {
+/**
+ * Lowers one primitive; returns the ONNX name of its output (`out` when the op names it).
+ * `counter`: a random op's counter as the name of an int64 scalar (a lifted, per-step one).
+ */
+export function lowerCall(b: GraphBuilder, call: PrimitiveCall, ins: readonly Val[], outMeta: Meta, out?: string, counter?: string): string {
   const [x, y, z] = ins;
   switch (call.op) {
     case "sum": case "max": case "min":
@@ -69,7 +72,7 @@ export function lowerCall(b: GraphBuilder, call: PrimitiveCall, ins: readonly Va
     case "arange":
       return lowerArange(b, call, out);
     case "random":
-      return lowerRandom(b, call, out);
+      return lowerRandom(b, call, out, counter);
     case "reshape":
       return lowerReshape(b, x!, call.shape, out);
     case "permute":
@@ -113,7 +116,8 @@ function checkNode(graph: Graph, node: GraphNode, index: number): void {
 
 /**
  * Writes `graph`'s constants and nodes into `b`. Returns the ONNX name of each IR value id
- * that was lowered. Graph inputs are read from `inputName(port)`.
+ * that was lowered. Graph inputs are read from `inputName(port)`; so is the graph's int64
+ * `counters` input (a port with value -1: it is no IR value), when it has one.
  */
 export function lowerInto(b: GraphBuilder, graph: Graph, inputName: (port: Port) => string = (p) => p.name): Map<number, string> {
   const names = new Map<number, string>();
@@ -123,6 +127,13 @@ export function lowerInto(b: GraphBuilder, graph: Graph, inputName: (port: Port)
     return { ...graph.values[id]!, name };
   };
   for (const p of graph.inputs) names.set(p.value, inputName(p));
+  const counters = graph.counters ? inputName({ name: graph.counters.input, value: -1 }) : undefined;
+  // A lifted random counter: element counterAt of the counters vector, an int64 scalar.
+  const counterOf = (node: GraphNode): string | undefined => {
+    if (node.counterAt === undefined) return undefined;
+    if (counters === undefined || node.call.op !== "random") throw new Error(`graph node ${node.call.op} reads counter ${node.counterAt}, but the graph has no counters input or the node is no random op`);
+    return b.op("Gather", [counters, b.i64Scalar(node.counterAt)], [attr.int("axis", 0)]);
+  };
   for (const c of graph.constants) {
     const m = graph.values[c.value]!;
     names.set(c.value, lowerConstant(b, { op: "constant", data: c.data, shape: m.shape, dtype: m.dtype }));
@@ -143,7 +154,7 @@ export function lowerInto(b: GraphBuilder, graph: Graph, inputName: (port: Port)
       return;
     }
     const source = kindOf(node.call.op) === "source";
-    names.set(node.output, lowerCall(b, node.call, ins, outMeta, source ? undefined : `${b.prefix}v${node.output}`));
+    names.set(node.output, lowerCall(b, node.call, ins, outMeta, source ? undefined : `${b.prefix}v${node.output}`, counterOf(node)));
   });
   return names;
 }
@@ -189,6 +200,7 @@ export function lowerGraph(graph: Graph, name = "equigrad"): GraphP {
   const b = new GraphBuilder();
   const names = lowerInto(b, graph);
   for (const p of graph.inputs) b.inputs.push(valueInfo(p.name, graph.values[p.value]!));
+  if (graph.counters) b.inputs.push({ name: graph.counters.input, elemType: ONNX_TYPE.int64, shape: [graph.counters.size] });
   for (const p of graph.outputs) {
     b.op("Identity", [names.get(p.value)!], [], p.name);
     b.outputs.push(valueInfo(p.name, graph.values[p.value]!));
