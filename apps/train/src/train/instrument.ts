@@ -8,19 +8,24 @@ import type { Batch } from "./step.js";
  * Per-entry optimizer instrumentation (OPTIMIZERS.md §11 T27). The partition is wrapped so that,
  * on the steps the loop arms it for, its update also reports the RMS of the update each table
  * entry applied (Δp, weight decay included) over all of the entry's parameters. That costs one
- * squared sum per parameter and one host read per entry, so the loop arms it only on logging
- * steps (train.logEvery) and the last step; other steps run the partition untouched.
+ * squared sum per parameter and one host read per entry, so the eager loop arms it only on
+ * logging steps (train.logEvery) and the last step; other steps run the partition untouched.
+ * A compiled step (backend onnx) arms it as "tensors": the RMS stay tensors, which become graph
+ * outputs (one graph serves every step, so it measures each step).
  */
 export interface Instrumented extends Partition {
-  /** Measure the next update(s). */
-  arm(on: boolean): void;
+  /** Measure the next update(s): as numbers (read on the host), as tensors, or not. */
+  arm(on: boolean | "tensors"): void;
   /** The update RMS per entry label of the latest armed update (then cleared). */
   take(): Record<string, number> | null;
+  /** The same as 0-d tensors, when armed as "tensors" (then cleared). */
+  takeTensors(): Record<string, Tensor> | null;
 }
 
 export function instrument(p: Partition): Instrumented {
-  let armed = false;
-  let last: Record<string, number> | null = null;
+  let armed: boolean | "tensors" = false;
+  let numbers: Record<string, number> | null = null;
+  let tensors: Record<string, Tensor> | null = null;
   return {
     ...p,
     name: p.name,
@@ -30,7 +35,9 @@ export function instrument(p: Partition): Instrumented {
     update(grads, state, params) {
       const [updates, next] = p.update(grads, state, params);
       if (armed) {
-        last = {};
+        // Eagerly read at once (the step's tidy frees the tensors); traced, kept as tensors.
+        numbers = armed === true ? {} : null;
+        tensors = armed === "tensors" ? {} : null;
         for (const g of p.groups) {
           let n = 0;
           let sum: Tensor | null = null;
@@ -40,7 +47,9 @@ export function instrument(p: Partition): Instrumented {
             const s = u.square().sum();
             sum = sum ? sum.add(s) : s;
           }
-          if (sum) last[g.label] = Math.sqrt(sum.item() / Math.max(n, 1));
+          if (!sum) continue;
+          if (numbers) numbers[g.label] = Math.sqrt(sum.item() / Math.max(n, 1));
+          else tensors![g.label] = sum.div(Math.max(n, 1)).sqrt();
         }
       }
       return [updates, next];
@@ -49,8 +58,13 @@ export function instrument(p: Partition): Instrumented {
       armed = on;
     },
     take() {
-      const out = last;
-      last = null;
+      const out = numbers;
+      numbers = null;
+      return out;
+    },
+    takeTensors() {
+      const out = tensors;
+      tensors = null;
       return out;
     },
   };

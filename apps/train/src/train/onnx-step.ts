@@ -3,14 +3,19 @@ import { functionalCall } from "@equigrad/nn";
 import { step, type Param, type State, type Transform } from "@equigrad/optim";
 import { Tensor, stack, treeFlatten, type InputSpec, type StepFunction } from "@equigrad/tensor";
 import type { Transformer } from "@equigrad/models";
+import type { Instrumented } from "./instrument.js";
+
+/** Graph outputs carrying the update RMS of each optimizer table entry: `update_rms:<label>`. */
+export const UPDATE_RMS = "update_rms:";
 
 /**
  * The training step of step.ts as a function a compiler can trace: the batch comes in as two
  * int32 tensors [gradAccum, micro, seqLen] (inputs, targets), the optimizer state's numbers
  * (step counts) are the host state threaded from step to step, and loss and gradient norm are
- * returned as tensors instead of being read on the host.
+ * returned as tensors instead of being read on the host. An instrumented optimizer adds the
+ * update RMS of each table entry as outputs (a squared sum per parameter per step).
  */
-export function tracedStep<S extends State>(model: Transformer, params: readonly Param[], optimizer: Transform<S>, clip: number): StepFunction<S> {
+export function tracedStep<S extends State>(model: Transformer, params: readonly Param[], optimizer: Transform<S> | (Transform<S> & Instrumented), clip: number): StepFunction<S> {
   return (state, [inputs, targets]) => {
     const record = Object.fromEntries(params.map((p) => [p.path, p.value]));
     const lossAndGrad = valueAndGrad((p: Record<string, Tensor>, x: Tensor, y: Tensor) => functionalCall(model, p, () => model.loss(x, y)));
@@ -26,11 +31,15 @@ export function tracedStep<S extends State>(model: Transformer, params: readonly
       grads = Object.fromEntries(Object.entries(grads).map(([k, v]) => [k, v.div(micro)]));
       total = total!.div(micro);
     }
+    const instrumented = "takeTensors" in optimizer ? optimizer : null;
+    instrumented?.arm("tensors");
     const r = step(optimizer, params, grads, state, clip > 0 ? { maxGradNorm: clip } : { gradNorm: true });
+    instrumented?.arm(false);
     // MoE: expert assignment counts of the last forward pass, per layer [L, E], for the router metrics.
     const counts = model.moeLayers().map((m) => m.lastRouting?.counts);
     const outputs: Record<string, Tensor> = { loss: total!, grad_norm: r.gradNorm! };
     if (counts.length && counts.every((c) => c !== undefined)) outputs.moe_counts = stack(counts as Tensor[], 0);
+    for (const [label, rms] of Object.entries(instrumented?.takeTensors() ?? {})) outputs[UPDATE_RMS + label] = rms;
     return { host: r.state, outputs };
   };
 }
