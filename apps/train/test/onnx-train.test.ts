@@ -2,9 +2,11 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { tempDirs } from "./fixtures/tmp.js";
 import { tinyConfig, writeCorpus } from "./fixtures/train/setup.js";
-import { metricsOf } from "./fixtures/train/read.js";
+import { rmSync } from "node:fs";
+import { deterministic, expectSameTensors, lastCheckpointOf, metricsOf, tensorsOf } from "./fixtures/train/read.js";
 import { train } from "../src/train/loop.js";
 import { ConfigError } from "../src/config/load.js";
+import { checkpointName, listCheckpoints, readCheckpointMeta } from "../src/checkpoint/index.js";
 
 const tmp = tempDirs("onnx-train");
 
@@ -40,6 +42,47 @@ describe('train with backend "onnx"', () => {
       expect(Object.keys(a).sort()).toEqual(["dead_fraction", "load_cv", "max_load"]);
       for (const k of Object.keys(b)) expect(a[k]).toBeCloseTo(b[k]!, 9);
     });
+  });
+
+  it("dropout: masks drawn in the graph follow the wasm run (losses), K = 1 and 2; the streams' counters checkpointed are wasm's", async () => {
+    const root = tmp();
+    const corpus = writeCorpus(join(root, "data"));
+    const extra = { model: { dropout: 0.1 }, train: { steps: 4, batchSize: 4, gradAccum: 2 }, eval: { every: 2 }, checkpoint: { every: 2 } } as const;
+    const wasm = await train(tinyConfig(root, corpus, { name: "wasm", ...extra }), { log: null });
+    const plain = await train(tinyConfig(root, corpus, { name: "plain", ...extra, model: { dropout: 0 } }), { log: null });
+    const onnx = await train(tinyConfig(root, corpus, { name: "onnx", ...extra, backend: { name: "onnx", threads: 1 } }), { log: null });
+    const k2 = await train(tinyConfig(root, corpus, { name: "k2", ...extra, backend: { name: "onnx", threads: 1, stepsPerCall: 2 } }), { log: null });
+    const mw = metricsOf(wasm.runDir);
+    // Dropout is on: its losses are not those without it.
+    expect(Math.abs((mw[3]!.loss as number) - (metricsOf(plain.runDir)[3]!.loss as number))).toBeGreaterThan(1e-3);
+    const counters = (runDir: string, step: number) => readCheckpointMeta(join(runDir, "checkpoints", checkpointName(step))).state.dropout as Record<string, number>;
+    for (const run of [onnx, k2]) {
+      const m = metricsOf(run.runDir);
+      expect(m.map((r) => r.step)).toEqual([1, 2, 3, 4]);
+      m.forEach((r, i) => expect(Math.abs((r.loss as number) - (mw[i]!.loss as number)), `loss of step ${i + 1}`).toBeLessThan(1e-4));
+      expect(Math.abs(run.valLoss - wasm.valLoss)).toBeLessThan(1e-4);
+      for (const step of [2, 4]) {
+        expect(Object.keys(counters(run.runDir, step)).length).toBeGreaterThan(0);
+        expect(counters(run.runDir, step)).toEqual(counters(wasm.runDir, step));
+      }
+    }
+  });
+
+  it("dropout: an onnx run interrupted and resumed ends where an uninterrupted one does (streams resume where they stopped)", async () => {
+    const root = tmp();
+    const corpus = writeCorpus(join(root, "data"));
+    const cfg = (name: string) =>
+      tinyConfig(root, corpus, { name, model: { dropout: 0.2 }, train: { steps: 4, batchSize: 4 }, eval: { every: 2 }, checkpoint: { every: 2, keep: 3 }, backend: { name: "onnx", threads: 1, stepsPerCall: 2 } });
+    const straight = await train(cfg("straight"), { log: null });
+    const crashed = await train(cfg("crashed"), { log: null });
+    rmSync(join(crashed.runDir, "checkpoints", checkpointName(4)), { recursive: true });
+    expect(listCheckpoints(join(crashed.runDir, "checkpoints")).map((c) => c.step)).toEqual([2]);
+    const resumed = await train(cfg("crashed"), { resume: true, log: null });
+    const [ms, mr] = [metricsOf(straight.runDir), metricsOf(resumed.runDir)];
+    expect(mr.map((r) => r.step)).toEqual([1, 2, 3, 4]);
+    expect(mr.map(deterministic)).toEqual(ms.map(deterministic));
+    expect(readCheckpointMeta(lastCheckpointOf(resumed.runDir)).state.dropout).toEqual(readCheckpointMeta(lastCheckpointOf(straight.runDir)).state.dropout);
+    expectSameTensors(tensorsOf(join(lastCheckpointOf(resumed.runDir), "model.safetensors")), tensorsOf(join(lastCheckpointOf(straight.runDir), "model.safetensors")));
   });
 
   it("stepsPerCall must divide the step count and the eval and checkpoint cadence", async () => {

@@ -14,6 +14,12 @@ import type { Batch, StepOutcome } from "./step.js";
  * data, checkpoint IO). Results come back one step at a time as the eager loop expects them;
  * parameters and optimizer state are written back to the model's tensors after each call, so
  * eval, sampling and checkpoints read them unchanged.
+ *
+ * Dropout: its masks are drawn in the graph (Threefry, the bits the eager backends draw), each
+ * step's counters fed as inputs. The Dropout modules' streams are mutable state outside the
+ * optimizer state, but compile() threads their counters like host state: its traces (the two
+ * up front, those traced ahead while ORT runs) leave them untouched, and after each call they
+ * are where as many eager steps leave them — what checkpoints save and resume restores.
  */
 export class OnnxSteps<S extends State> {
   #queue: { loss: number; gradNorm: number; routers: RouterStats[] }[] = [];
@@ -30,7 +36,6 @@ export class OnnxSteps<S extends State> {
 
   static async create<S extends State>(config: Config, model: Transformer, params: readonly Param[], optimizer: Transform<S>, state: S, micro: number, seqLen: number): Promise<OnnxSteps<S>> {
     const k = config.backend.stepsPerCall ?? 1;
-    if (config.model.dropout > 0) throw new ConfigError(`backend "onnx" does not run dropout yet (model.dropout ${config.model.dropout}): set model.dropout 0 or use backend "wasm"`);
     const bad = [["train.steps", config.train.steps], ["eval.every", config.eval.every], ["checkpoint.every", config.checkpoint.every]].filter(([, v]) => (v as number) % k !== 0);
     if (k > 1 && bad.length) {
       throw new ConfigError(`backend.stepsPerCall ${k}: ${bad.map(([n, v]) => `${n} (${v})`).join(", ")} must be multiples of it, so that eval and checkpoints see the parameters of their own step`);
