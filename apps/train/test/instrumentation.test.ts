@@ -17,19 +17,19 @@ const MOE = { nLayer: 1, nHead: 2, nKvHeads: 1, dModel: 32, dFF: 32, nExperts: 4
 describe("per-entry instrumentation in the step metrics", () => {
   let summary: TrainSummary;
   let root: string;
+  let corpus: string;
+  const run = {
+    model: { preset: "moe-small", overrides: MOE },
+    optim: { table: "symmetry", variants: { router: "left" } } as never,
+    train: { steps: 4, logEvery: 2 },
+    eval: { every: 2 },
+    checkpoint: { every: 1, keep: 10 },
+  } as const;
 
   it("logs update RMS per entry on logging steps, ν for ν-scaled rules, lrs, router balance and final-logit RMS", async () => {
     root = tmp();
-    const corpus = writeCorpus(join(root, "data"));
-    const loaded = tinyConfig(root, corpus, {
-      name: "moe",
-      model: { preset: "moe-small", overrides: MOE },
-      optim: { table: "symmetry", variants: { router: "left" } } as never,
-      train: { steps: 4, logEvery: 2 },
-      eval: { every: 2 },
-      checkpoint: { every: 1, keep: 10 },
-    });
-    summary = await train(loaded, { log: null });
+    corpus = writeCorpus(join(root, "data"));
+    summary = await train(tinyConfig(root, corpus, { name: "moe", ...run }), { log: null });
     const m = metricsOf(summary.runDir);
     const entries = ["embed", "lm_head", "attn", "router", "experts_in", "experts_down", "other"];
     for (const r of m) {
@@ -79,5 +79,20 @@ describe("per-entry instrumentation in the step metrics", () => {
       const measured = Math.sqrt(sum / n);
       expect(Math.abs(measured - logged[e.name!]!) / logged[e.name!]!, e.name).toBeLessThan(1e-3);
     }
+  });
+
+  it('backend "onnx" (K = 2 steps per call) logs the same update RMS and ν as wasm, on the same steps', async () => {
+    const onnx = await train(tinyConfig(root, corpus, { name: "moe-onnx", ...run, checkpoint: { every: 2 }, backend: { name: "onnx", threads: 1, stepsPerCall: 2 } }), { log: null });
+    const [mw, mo] = [metricsOf(summary.runDir), metricsOf(onnx.runDir)];
+    expect(mo.map((r) => "update_rms" in r)).toEqual(mw.map((r) => "update_rms" in r));
+    mo.forEach((r, i) => {
+      if (!("update_rms" in r)) return;
+      for (const key of ["update_rms", "nu"] as const) {
+        const [a, b] = [r[key] as Record<string, number>, mw[i]![key] as Record<string, number>];
+        expect(Object.keys(a).sort(), `${key} at ${r.step}`).toEqual(Object.keys(b).sort());
+        // float32 noise: ORT sums in other orders (the losses agree to 1e-4).
+        for (const k of Object.keys(b)) expect(Math.abs(a[k]! - b[k]!) / b[k]!, `${key}.${k} at ${r.step}`).toBeLessThan(1e-3);
+      }
+    });
   });
 });

@@ -154,8 +154,10 @@ export async function train(loaded: LoadedConfig, opts: TrainOptions = {}): Prom
   const onnx = config.backend.name === "onnx" ? await OnnxSteps.create(config, model, params, optimizer, state, micro, seqLen) : null;
   for (let step = start + 1; step <= config.train.steps; step++) {
     const t0 = performance.now();
-    // Per-entry update RMS and ν on logging steps only (a squared sum per parameter and a host read per entry).
-    optimizer.arm(!onnx && (step % config.train.logEvery === 0 || step === config.train.steps));
+    // Per-entry update RMS and ν on logging steps only (a squared sum per parameter and a host read
+    // per entry); a compiled step measures every step (one graph), the loop keeps the logging steps'.
+    const logging = step % config.train.logEvery === 0 || step === config.train.steps;
+    optimizer.arm(!onnx && logging);
     const out = onnx
       ? await onnx.step(() => loader.next())
       : tidy(() => {
@@ -187,7 +189,7 @@ export async function train(loaded: LoadedConfig, opts: TrainOptions = {}): Prom
       tokens_per_s: (config.train.batchSize * seqLen) / dt,
       elapsed_s: secondsBefore + progress.elapsed,
     };
-    const rms = optimizer.take();
+    const rms = onnx ? (logging ? onnx.updateRms() : null) : optimizer.take();
     if (rms) {
       record.update_rms = rms;
       const nu = nuByEntry(optimizer, state);

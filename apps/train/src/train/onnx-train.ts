@@ -4,7 +4,7 @@ import type { Transformer } from "@equigrad/models";
 import { routerStats, type RouterStats } from "@equigrad/nn";
 import { ConfigError } from "../config/load.js";
 import type { Config } from "../config/schema.js";
-import { batchSpecs, longLived, tracedStep } from "./onnx-step.js";
+import { UPDATE_RMS, batchSpecs, longLived, tracedStep } from "./onnx-step.js";
 import type { Batch, StepOutcome } from "./step.js";
 
 /**
@@ -22,8 +22,9 @@ import type { Batch, StepOutcome } from "./step.js";
  * are where as many eager steps leave them — what checkpoints save and resume restores.
  */
 export class OnnxSteps<S extends State> {
-  #queue: { loss: number; gradNorm: number; routers: RouterStats[] }[] = [];
+  #queue: { loss: number; gradNorm: number; routers: RouterStats[]; updateRms: Record<string, number> }[] = [];
   #routers: RouterStats[] = [];
+  #updateRms: Record<string, number> = {};
 
   private constructor(
     private readonly compiled: CompiledStep<S>,
@@ -87,17 +88,24 @@ export class OnnxSteps<S extends State> {
         const counts = out.moe_counts?.[s];
         const e = counts ? counts.length / this.moeLayers : 0;
         const routers = counts ? Array.from({ length: this.moeLayers }, (_, l) => routerStats(Array.from(counts.subarray(l * e, (l + 1) * e)), this.tokens)) : [];
-        this.#queue.push({ loss: out.loss![s]![0]!, gradNorm: out.grad_norm![s]![0]!, routers });
+        const updateRms = Object.fromEntries(Object.entries(out).filter(([name]) => name.startsWith(UPDATE_RMS)).map(([name, v]) => [name.slice(UPDATE_RMS.length), v[s]![0]!]));
+        this.#queue.push({ loss: out.loss![s]![0]!, gradNorm: out.grad_norm![s]![0]!, routers, updateRms });
       }
     }
-    const { routers, ...r } = this.#queue.shift()!;
+    const { routers, updateRms, ...r } = this.#queue.shift()!;
     this.#routers = routers;
+    this.#updateRms = updateRms;
     return { ...r, state: this.compiled.host };
   }
 
   /** Router statistics of the last step returned, per MoE layer (as Transformer.stats() gives them eagerly). */
   routerStats(): RouterStats[] {
     return this.#routers;
+  }
+
+  /** The update RMS per optimizer table entry of the last step returned (the graph measures every step). */
+  updateRms(): Record<string, number> {
+    return this.#updateRms;
   }
 
   release(): Promise<void> {
