@@ -1,6 +1,6 @@
 // `pnpm bench`: every benchmark, as a table and as JSON lines ({"bench", "value", "unit", "threads", ...}).
 //   --quick            fewer repetitions
-//   --only=a,b         sections: matmul, throughput, attention, blocks, demo, train (wasm + onnx + torch), train-onnx, torch, optim
+//   --only=a,b         sections: matmul, throughput, attention, blocks, demo, train (wasm + onnx, each case followed by PyTorch where available), train-onnx, torch (PyTorch alone), optim
 import { availableParallelism } from "node:os";
 import { runMatmulBench } from "../packages/tensor/bench/matmul.js";
 import { runThroughputBench } from "../packages/tensor/bench/throughput.js";
@@ -25,6 +25,6 @@ if (want("blocks")) runBlocksBench(availableParallelism(), quick);
 if (want("demo")) runDemoBench(availableParallelism(), quick);
 if (want("train")) runTrainBench(threads, quick);
 if (want("train") || want("train-onnx")) await runTrainOnnxBench(threads[threads.length - 1]!, quick);
-if (want("train") || want("torch")) runTorchReference(threads, quick);
+if (want("torch")) runTorchReference(threads, quick);
 if (want("optim")) runOptimBench(threads[threads.length - 1]!, quick);
 process.exit(0);

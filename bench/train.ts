@@ -9,6 +9,7 @@ import {
   type CallTimings, type StepFunction, type Tensor,
 } from "@equigrad/tensor";
 import { report, type Figure } from "../packages/tensor/bench/report.js";
+import { torchReference, versusTorch } from "./torch-reference.js";
 
 const CASES: { preset: PresetName; batch: number; seq: number }[] = [
   { preset: "gpt-tiny", batch: 16, seq: 128 },
@@ -35,6 +36,8 @@ function stepper(preset: PresetName, batch: number, seq: number): () => void {
 
 export function runTrainBench(threads: readonly number[], quick = false, profileCase: PresetName = "gpt-small"): Figure[] {
   const figures: Figure[] = [];
+  const torchFigures: Figure[] = [];
+  const torch = torchReference();
   for (const t of threads) {
     const name = `wasm-train-${t}`;
     const backend = new WasmBackend({ threads: t });
@@ -54,13 +57,17 @@ export function runTrainBench(threads: readonly number[], quick = false, profile
         }
         times.sort((a, b) => a - b);
         const ms = times[Math.floor(times.length / 2)]!;
-        figures.push({ bench: `train/${c.preset}/wasm`, value: (c.batch * c.seq * 1000) / ms, unit: "tokens/s", threads: t, batch: c.batch, seq: c.seq });
+        const mine: Figure = { bench: `train/${c.preset}/wasm`, value: (c.batch * c.seq * 1000) / ms, unit: "tokens/s", threads: t, batch: c.batch, seq: c.seq };
+        const ref = torch?.(c.preset, t, quick) ?? null;
+        if (ref) torchFigures.push(ref);
+        figures.push(versusTorch(mine, ref));
         if (table.length) console.log(`\nper-op profile, ${c.preset} batch ${c.batch}×${c.seq}, ${t} threads, one step:\n${formatProfile(table.slice(0, 15))}`);
       });
     }
   }
-  report(figures, "Training throughput (forward + backward + AdamW)");
-  return figures;
+  report(figures, "Training throughput (forward + backward + AdamW); vsTorch: ratio to the PyTorch run right after");
+  if (torchFigures.length) report(torchFigures, "PyTorch reference (same presets, batch and step; each run right after our case)");
+  return [...figures, ...torchFigures];
 }
 
 /**
@@ -110,10 +117,12 @@ export async function runTrainOnnxBench(threads: number, quick = false): Promise
       await compiled.release();
       // Where the call's time went, per step (ms): ORT, host tracing not hidden behind it, feeds, write-back.
       const per = (v: number) => Math.round(v / k);
-      figures.push({
+      const ref = torchReference()?.(c.preset, threads, quick) ?? null;
+      if (ref) console.log(`PyTorch ${c.preset}, ${threads} threads, right after: ${ref.value.toFixed(0)} tokens/s`);
+      figures.push(versusTorch({
         bench: `train/${c.preset}/onnx-cpu`, value: (k * c.batch * c.seq * 1000) / ms, unit: "tokens/s", threads, batch: c.batch, seq: c.seq, stepsPerCall: k,
         compileMs: Math.round(compileMs), ortMs: per(phases.ort), traceMs: per(phases.trace), traceAheadMs: per(phases.traceAhead), feedsMs: per(phases.feeds), writeBackMs: per(phases.writeBack),
-      });
+      }, ref));
     });
   }
   report(figures, "Training throughput on ONNX Runtime, CPU provider (backend onnx)");
