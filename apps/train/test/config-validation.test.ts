@@ -95,7 +95,7 @@ describe("config validation", () => {
     const missing = fields.filter((f) => !f.optional && get(config, f.path) === undefined).map((f) => f.path.join("."));
     expect(missing).toEqual([]);
     // Only the documented optional fields stay unset.
-    expect(fields.filter((f) => f.optional).map((f) => f.path.join(".")).sort()).toEqual(["backend.provider", "backend.stepsPerCall", "backend.threads", "name", "optim.lrScale", "optim.overrides", "optim.variants", "train.seqLen"]);
+    expect(fields.filter((f) => f.optional).map((f) => f.path.join(".")).sort()).toEqual(["backend.provider", "backend.spin", "backend.stepsPerCall", "backend.threads", "name", "optim.lrScale", "optim.overrides", "optim.variants", "train.seqLen"]);
     // The defaults are themselves a valid config, and resolving is idempotent.
     expect(resolveConfig(JSON.parse(JSON.stringify(config))).config).toEqual(config);
     // A partial section keeps the defaults of its other fields.

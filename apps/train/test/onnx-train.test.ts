@@ -11,13 +11,13 @@ import { checkpointName, listCheckpoints, readCheckpointMeta } from "../src/chec
 const tmp = tempDirs("onnx-train");
 
 describe('train with backend "onnx"', () => {
-  it("follows the wasm backend's loss curve (float32 noise), evaluates, checkpoints and samples; K = 2 steps per call too", async () => {
+  it("follows the wasm backend's loss curve (float32 noise), evaluates, checkpoints and samples; K = 2 steps per call (on 2 spinning ORT threads) too", async () => {
     const root = tmp();
     const corpus = writeCorpus(join(root, "data"));
     const extra = { train: { steps: 6, batchSize: 4, gradAccum: 2 }, eval: { every: 2 }, checkpoint: { every: 2 } } as const;
     const wasm = await train(tinyConfig(root, corpus, { name: "wasm", ...extra }), { log: null });
     const onnx = await train(tinyConfig(root, corpus, { name: "onnx", ...extra, backend: { name: "onnx", threads: 1 } }), { log: null });
-    const k2 = await train(tinyConfig(root, corpus, { name: "k2", ...extra, backend: { name: "onnx", threads: 1, stepsPerCall: 2 } }), { log: null });
+    const k2 = await train(tinyConfig(root, corpus, { name: "k2", ...extra, backend: { name: "onnx", threads: 2, stepsPerCall: 2, spin: true } }), { log: null });
     const mw = metricsOf(wasm.runDir);
     for (const run of [onnx, k2]) {
       const m = metricsOf(run.runDir);

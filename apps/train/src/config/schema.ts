@@ -93,11 +93,16 @@ const Backend = z.strictObject({
    * bit for bit at one thread count.
    */
   threads: z.number().int().positive().optional(),
-  // The two fields below are optional (absent, not defaulted) so that configs without them keep their hash.
+  // The fields below are optional (absent, not defaulted) so that configs without them keep their hash.
   /** ONNX Runtime execution provider for backend "onnx" (default "cpu"); "cuda" needs CUDA 12 + cuDNN 9 and ONNXRUNTIME_NODE_INSTALL=cuda12. */
   provider: z.enum(["cpu", "cuda", "webgpu"]).optional(),
   /** Training steps per ONNX Runtime call for backend "onnx" (an ONNX Loop over K batches; default 1). */
   stepsPerCall: z.number().int().positive().optional(),
+  /**
+   * Backend "onnx": ONNX Runtime's idle threads spin between ops (default false). On a machine
+   * left to the run, faster (a gpt-small step on 2 cores: 7–11 %); on busy cores much slower.
+   */
+  spin: z.boolean().optional(),
 });
 
 export const ConfigSchema = z.strictObject({

@@ -49,6 +49,7 @@ export class OnnxSteps<S extends State> {
         stepsPerCall: k,
         provider: config.backend.provider ?? "cpu",
         ...(config.backend.threads !== undefined ? { threads: config.backend.threads } : {}),
+        ...(config.backend.spin !== undefined ? { spin: config.backend.spin } : {}),
       });
       return new OnnxSteps(compiled, k, config.train.gradAccum, model.moeLayers().length, micro * seqLen);
     } catch (e) {
