@@ -72,7 +72,7 @@ export function runTrainBench(threads: readonly number[], quick = false, profile
 
 /**
  * gpt-small training on ONNX Runtime's CPU provider (backend "onnx"): the same step as the wasm
- * cases, compiled once; K = 1 and 4 steps per session call. Tokens/s counts the whole call
+ * cases, compiled once; K = 1 and 4 steps per session call (and K = 4 with spinning threads). Tokens/s counts the whole call
  * (ORT's compute in its worker thread, the per-step symbolic re-trace for the lifted scalars,
  * copies of the flat parameter/state buffers in and out).
  */
@@ -85,7 +85,8 @@ export async function runTrainOnnxBench(threads: number, quick = false): Promise
   const c = { preset: "gpt-small" as PresetName, batch: 8, seq: 256 };
   const name = `wasm-train-onnx-${threads}`;
   registerBackend(name, () => new WasmBackend({ threads }));
-  for (const k of [1, 4]) {
+  // K = 1 and 4 steps per call as `train` runs them, and K = 4 with spinning ORT threads (backend.spin).
+  for (const [k, spin] of [[1, false], [4, false], [4, true]] as const) {
     await withBackendAsync(name, async () => {
       const model = buildPreset(c.preset, { seed: 0 });
       const params: Param[] = model.namedParameters();
@@ -99,7 +100,7 @@ export async function runTrainOnnxBench(threads: number, quick = false): Promise
       };
       const spec = { shape: [c.batch, c.seq], dtype: "int32" as const };
       const t0 = performance.now();
-      const compiled = await compile(stepFn, { tensors: [...params.map((p) => p.value), ...(treeFlatten(state as never)[0] as unknown[]).filter((l): l is Tensor => l instanceof TensorClass)], batch: [spec, spec], host: state, stepsPerCall: k, threads });
+      const compiled = await compile(stepFn, { tensors: [...params.map((p) => p.value), ...(treeFlatten(state as never)[0] as unknown[]).filter((l): l is Tensor => l instanceof TensorClass)], batch: [spec, spec], host: state, stepsPerCall: k, threads, spin });
       const compileMs = performance.now() - t0;
       const r = new Rng(0);
       const batch = () => [0, 1].map(() => r.uniform([c.batch, c.seq], 0, PRESETS[c.preset].vocabSize).cast("int32").data() as Int32Array);
@@ -120,7 +121,7 @@ export async function runTrainOnnxBench(threads: number, quick = false): Promise
       const ref = torchReference()?.(c.preset, threads, quick) ?? null;
       if (ref) console.log(`PyTorch ${c.preset}, ${threads} threads, right after: ${ref.value.toFixed(0)} tokens/s`);
       figures.push(versusTorch({
-        bench: `train/${c.preset}/onnx-cpu`, value: (k * c.batch * c.seq * 1000) / ms, unit: "tokens/s", threads, batch: c.batch, seq: c.seq, stepsPerCall: k,
+        bench: `train/${c.preset}/onnx-cpu`, value: (k * c.batch * c.seq * 1000) / ms, unit: "tokens/s", threads, batch: c.batch, seq: c.seq, stepsPerCall: k, spin,
         compileMs: Math.round(compileMs), ortMs: per(phases.ort), traceMs: per(phases.trace), traceAheadMs: per(phases.traceAhead), feedsMs: per(phases.feeds), writeBackMs: per(phases.writeBack),
       }, ref));
     });
