@@ -4,7 +4,7 @@ import {
   tensor, transpose, unsqueeze, zeros, type Tensor,
 } from "@equigrad/tensor";
 import {
-  at, expectExact, expectTensor, fromFn, layouts, mk, naivePermute, pythonSlice, randArr, rowMajorStrides, T, type Arr,
+  at, expectExact, expectTensor, fromFn, layouts, mk, naivePermute, pythonSlice, randArr, randInts, rowMajorStrides, T, type Arr,
 } from "./helpers.js";
 
 const A: Arr = fromFn([2, 3, 4], (_, i) => i); // 0..23
@@ -188,6 +188,33 @@ describe("pad", () => {
     const x = tensor([[1, 2], [3, 4]]).transpose();
     expectExact(pad(x, [[0, 0], [1, 1]]), [0, 1, 3, 0, 0, 2, 4, 0]);
   });
+
+  // Sizes past the wasm row-copy kernel's work units and thread split, rows of slices (strided
+  // rows, contiguous within), each dtype; the naive index arithmetic is the reference.
+  it("large inputs and slices, every dtype and padded axis, match the naive result", () => {
+    const x = randInts([6, 40, 70], 7, -9, 9);
+    // A slice along the last axis: rows of 30 elements, 70 apart.
+    const cutArr = fromFn([6, 40, 30], ([i, j, k]) => at(x, [i!, j!, k! + 10]));
+    // Transposed (rows not contiguous: copied to a row-major temporary first on wasm).
+    const swapArr = fromFn([6, 70, 40], ([i, j, k]) => at(x, [i!, k!, j!]));
+    // Reversed along a row axis (a negative row stride).
+    const flipArr = fromFn([6, 40, 70], ([i, j, k]) => at(x, [i!, 39 - j!, k!]));
+    const naivePad = (a: Arr, pads: readonly (readonly [number, number])[]): Arr =>
+      fromFn(a.shape.map((n, d) => n + pads[d]![0] + pads[d]![1]), (idx) => {
+        const src = idx.map((i, d) => i - pads[d]![0]);
+        return src.every((i, d) => i >= 0 && i < a.shape[d]!) ? at(a, src) : 0;
+      });
+    for (const dtype of ["float32", "float64", "int32", "bool"] as const) {
+      const cast = (v: number) => (dtype === "bool" ? +(v !== 0) : v);
+      for (let k = 0; k < 3; k++) {
+        const pads = x.shape.map((_, d) => (d === k ? ([2, 3] as const) : ([0, 0] as const)));
+        for (const [input, arr] of [[T(x, dtype), x], [T(x, dtype).slice(null, null, [10, 40]), cutArr], [T(x, dtype).transpose(1, 2), swapArr], [T(x, dtype).flip(1), flipArr]] as const) {
+          const want = naivePad(arr, pads);
+          expectTensor(pad(input, pads), want.shape, dtype, want.data.map(cast));
+        }
+      }
+    }
+  });
 });
 
 describe("contiguous", () => {
@@ -227,6 +254,29 @@ describe("concat / stack / split", () => {
     expectExact(concat([T(x), T(y)], 1), want.data);
     // Non-contiguous inputs.
     expectExact(concat([T(x).flip(1), T(y)], 1), concat([T(x).flip(1).contiguous(), T(y)], 1).toArray());
+  });
+
+  it("concat of large inputs and slices (strided rows), every dtype and axis, matches the naive result", () => {
+    const a = randInts([6, 40, 70], 8, -9, 9);
+    const b = randInts([6, 40, 70], 9, -9, 9);
+    for (const dtype of ["float32", "float64", "int32", "bool"] as const) {
+      const cast = (v: number) => (dtype === "bool" ? +(v !== 0) : v);
+      for (let axis = 0; axis < 3; axis++) {
+        const want = fromFn(a.shape.map((n, d) => (d === axis ? 2 * n : n)), (idx) => {
+          const n = a.shape[axis]!;
+          return idx[axis]! < n ? at(a, idx) : at(b, idx.map((i, d) => (d === axis ? i - n : i)));
+        });
+        expectTensor(concat([T(a, dtype), T(b, dtype)], axis), want.shape, dtype, want.data.map(cast));
+      }
+      // Halves of the last axis swapped (RoPE's rotate-half): slices whose rows are 70 apart.
+      const t = T(a, dtype);
+      const swapped = fromFn(a.shape, ([i, j, k]) => at(a, [i!, j!, (k! + 35) % 70]));
+      expectTensor(concat([t.slice(null, null, [35, 70]), t.slice(null, null, [0, 35])], -1), a.shape, dtype, swapped.data.map(cast));
+      // A transposed input beside a row-major one.
+      const tb = fromFn([6, 70, 40], ([i, j, k]) => at(b, [i!, k!, j!]));
+      const mixed = fromFn([6, 140, 40], ([i, j, k]) => (j! < 70 ? at(a, [i!, k!, j!]) : at(tb, [i!, j! - 70, k!])));
+      expectTensor(concat([t.transpose(1, 2), T(tb, dtype)], 1), mixed.shape, dtype, mixed.data.map(cast));
+    }
   });
 
   it("stack adds a new axis", () => {

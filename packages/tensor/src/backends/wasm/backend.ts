@@ -1,14 +1,15 @@
 import { dtypeInfo, type DType, type TypedArray } from "../../core/dtype.js";
 import { elementOffsets, isContiguous } from "../../core/strided.js";
+import { contiguousStrides } from "../../core/shape.js";
 import type { Backend, MemoryStats } from "../../backend/backend.js";
 import type { DeviceBuffer, View } from "../../backend/view.js";
-import type { PrimitiveCall } from "../../ops/primitives.js";
+import type { CallOf, PrimitiveCall } from "../../ops/primitives.js";
 import { runReference } from "../reference/index.js";
 import { hasSimd128, hasThreads, wasmApi, type WasmMemory } from "./asm/index.js";
 import { Allocator } from "./allocator.js";
 import { KernelCache } from "./kernel-cache.js";
 import { Pool, type Kernel } from "./pool.js";
-import { fusable, planKernel } from "./kernels/index.js";
+import { fusable, planAssemble, planKernel } from "./kernels/index.js";
 
 export interface WasmBuffer extends DeviceBuffer {
   /** Byte address in the shared memory. */
@@ -109,12 +110,39 @@ export class WasmBackend implements Backend {
     // Index kernels trust their indices: anything unusual (negative, out of range) goes to the
     // reference kernel, which wraps negatives and reports bad indices.
     const indicesOk = (call.op !== "gather" && call.op !== "scatter_add") || this.#indicesInRange(inputs[1]!, inputs[0]!.shape[call.axis]!);
+    if ((call.op === "concat" || call.op === "pad") && out.shape.every((d) => d > 0) && this.#assemble(call, inputs, out)) return;
     const plan = indicesOk ? this.#plan(call, inputs, out) : null;
     if (!plan) return runReference(call, inputs, out, (b) => this.array(b));
     const args = inputs.map(address);
     args.push(address(out));
     if (plan.scratchBytesPerThread !== undefined) args.push(this.#scratch(plan.scratchBytesPerThread));
     this.pool.run(plan.kernel, args, plan.units, plan.minUnitsPerThread);
+  }
+
+  /**
+   * concat / pad as row copies (kernels/assemble.ts). Inputs whose rows are not contiguous (a
+   * transposed gradient, say) are first copied to row-major temporaries: two fast passes instead
+   * of the reference kernel's per-element walk. False: the reference kernel runs it.
+   */
+  #assemble(call: CallOf<"concat" | "pad">, inputs: readonly View[], out: View): boolean {
+    let copies = planAssemble(call, inputs, out);
+    const temps: DeviceBuffer[] = [];
+    if (!copies) {
+      const dense = inputs.map((v) => {
+        const copy = isContiguous(v) ? null : this.#plan({ op: "copy" }, [v], { ...v, buffer: v.buffer, offset: 0, strides: contiguousStrides(v.shape) });
+        if (!copy) return v;
+        const buffer = this.alloc(v.dtype, v.shape.reduce((a, b) => a * b, 1));
+        temps.push(buffer);
+        const t: View = { ...v, buffer, offset: 0, strides: contiguousStrides(v.shape) };
+        this.pool.run(copy.kernel, [address(v), address(t)], copy.units, copy.minUnitsPerThread);
+        return t;
+      });
+      copies = planAssemble(call, dense, out);
+      inputs = dense;
+    }
+    for (const c of copies ?? []) this.pool.run(this.kernels.get(c.plan.key, c.plan.build), [address(inputs[c.input]!), address(out) + c.dstOffset], c.plan.units, c.plan.minUnitsPerThread);
+    for (const b of temps) this.free(b);
+    return copies !== null;
   }
 
   /**

@@ -11,6 +11,7 @@ import { adamwFusable, planAdamW } from "./adamw.js";
 import type { KernelPlan } from "./plan.js";
 
 export type { KernelPlan } from "./plan.js";
+export { planAssemble } from "./assemble.js";
 
 /** The generated kernel for a primitive call, or null to run the reference kernel on wasm memory. */
 export function planKernel(call: PrimitiveCall, inputs: readonly View[], out: View): KernelPlan | null {
