@@ -43,6 +43,26 @@ describe("threefry2x32 (20 rounds) known-answer vectors", () => {
     });
     expectExact(u, want);
   });
+
+  // Every backend draws these bits (the wasm kernel included: many elements, so several work
+  // units and threads), at counters that cross and lie beyond the low word.
+  it("uniform float32/float64 and bernoulli bool are the word maps of (key, counter + i), exactly", () => {
+    const n = 40_001;
+    for (const start of [0, 2 ** 32 - 5_000, 3 * 2 ** 40 + 17]) {
+      const rng = new Rng(11, "words");
+      const words = (i: number) => {
+        const c = start + i;
+        return threefry2x32(rng.key[0], rng.key[1], c % 2 ** 32, Math.floor(c / 2 ** 32));
+      };
+      const draw = (f: () => ArrayLike<number>) => ((rng.counter = start), f());
+      expectExact(draw(() => rng.uniform([n]).toArray()), Array.from({ length: n }, (_, i) => (words(i)[0] >>> 8) / 2 ** 24));
+      expectExact(draw(() => rng.uniform([n], 0, 1, "float64").toArray()), Array.from({ length: n }, (_, i) => {
+        const [w0, w1] = words(i);
+        return ((w0 >>> 5) * 2 ** 26 + (w1 >>> 6)) / 2 ** 53;
+      }));
+      expectExact(draw(() => rng.bernoulli([n], 0.3).toArray()), Array.from({ length: n }, (_, i) => +(words(i)[0] / 2 ** 32 < 0.3)));
+    }
+  });
 });
 
 describe("Rng determinism", () => {

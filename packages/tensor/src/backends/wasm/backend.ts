@@ -9,7 +9,7 @@ import { hasSimd128, hasThreads, wasmApi, type WasmMemory } from "./asm/index.js
 import { Allocator } from "./allocator.js";
 import { KernelCache } from "./kernel-cache.js";
 import { Pool, type Kernel } from "./pool.js";
-import { fusable, planAssemble, planKernel } from "./kernels/index.js";
+import { fusable, planAssemble, planKernel, planRandom } from "./kernels/index.js";
 
 export interface WasmBuffer extends DeviceBuffer {
   /** Byte address in the shared memory. */
@@ -110,6 +110,11 @@ export class WasmBackend implements Backend {
     // Index kernels trust their indices: anything unusual (negative, out of range) goes to the
     // reference kernel, which wraps negatives and reports bad indices.
     const indicesOk = (call.op !== "gather" && call.op !== "scatter_add") || this.#indicesInRange(inputs[1]!, inputs[0]!.shape[call.axis]!);
+    if (call.op === "random") {
+      // Key and counter are arguments (they move every call): planned here, not cached per call.
+      const r = planRandom(call, out);
+      if (r) return this.pool.run(this.kernels.get(r.plan.key, r.plan.build), [address(out), ...r.args], r.plan.units, r.plan.minUnitsPerThread);
+    }
     if ((call.op === "concat" || call.op === "pad") && out.shape.every((d) => d > 0) && this.#assemble(call, inputs, out)) return;
     const plan = indicesOk ? this.#plan(call, inputs, out) : null;
     if (!plan) return runReference(call, inputs, out, (b) => this.array(b));

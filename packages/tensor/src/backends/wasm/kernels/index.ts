@@ -12,6 +12,7 @@ import type { KernelPlan } from "./plan.js";
 
 export type { KernelPlan } from "./plan.js";
 export { planAssemble } from "./assemble.js";
+export { planRandom } from "./random.js";
 
 /** The generated kernel for a primitive call, or null to run the reference kernel on wasm memory. */
 export function planKernel(call: PrimitiveCall, inputs: readonly View[], out: View): KernelPlan | null {
