@@ -107,15 +107,15 @@ export class WasmBackend implements Backend {
   run(call: PrimitiveCall, inputs: readonly View[], out: View): void {
     if (call.op === "full") return void this.array(out.buffer).fill(call.value);
     if (call.op === "constant") return this.write(out.buffer, call.data);
-    // Index kernels trust their indices: anything unusual (negative, out of range) goes to the
-    // reference kernel, which wraps negatives and reports bad indices.
-    const indicesOk = (call.op !== "gather" && call.op !== "scatter_add") || this.#indicesInRange(inputs[1]!, inputs[0]!.shape[call.axis]!);
     if (call.op === "random") {
       // Key and counter are arguments (they move every call): planned here, not cached per call.
       const r = planRandom(call, out);
       if (r) return this.pool.run(this.kernels.get(r.plan.key, r.plan.build), [address(out), ...r.args], r.plan.units, r.plan.minUnitsPerThread);
     }
     if ((call.op === "concat" || call.op === "pad") && out.shape.every((d) => d > 0) && this.#assemble(call, inputs, out)) return;
+    // Index kernels trust their indices: anything unusual (negative, out of range) goes to the
+    // reference kernel, which wraps negatives and reports bad indices.
+    const indicesOk = (call.op !== "gather" && call.op !== "scatter_add") || this.#indicesInRange(inputs[1]!, inputs[0]!.shape[call.axis]!);
     const plan = indicesOk ? this.#plan(call, inputs, out) : null;
     if (!plan) return runReference(call, inputs, out, (b) => this.array(b));
     const args = inputs.map(address);
@@ -134,11 +134,11 @@ export class WasmBackend implements Backend {
     const temps: DeviceBuffer[] = [];
     if (!copies) {
       const dense = inputs.map((v) => {
-        const copy = isContiguous(v) ? null : this.#plan({ op: "copy" }, [v], { ...v, buffer: v.buffer, offset: 0, strides: contiguousStrides(v.shape) });
+        const rowMajor = { ...v, offset: 0, strides: contiguousStrides(v.shape) };
+        const copy = isContiguous(v) ? null : this.#plan({ op: "copy" }, [v], rowMajor);
         if (!copy) return v;
-        const buffer = this.alloc(v.dtype, v.shape.reduce((a, b) => a * b, 1));
-        temps.push(buffer);
-        const t: View = { ...v, buffer, offset: 0, strides: contiguousStrides(v.shape) };
+        const t: View = { ...rowMajor, buffer: this.alloc(v.dtype, v.shape.reduce((a, b) => a * b, 1)) };
+        temps.push(t.buffer);
         this.pool.run(copy.kernel, [address(v), address(t)], copy.units, copy.minUnitsPerThread);
         return t;
       });
