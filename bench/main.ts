@@ -7,9 +7,8 @@ import { runThroughputBench } from "../packages/tensor/bench/throughput.js";
 import { runAttentionBench } from "../packages/tensor/bench/attention.js";
 import { runBlocksBench } from "./blocks.js";
 import { runDemoBench } from "./demo.js";
-import { runTrainBench, runTrainOnnxBench } from "./train.js";
+import { runTorchReference, runTrainBench, runTrainOnnxBench } from "./train.js";
 import { runOptimBench } from "./optim.js";
-import { runTorchReference } from "./torch-reference.js";
 
 const args = process.argv.slice(2);
 const quick = args.includes("--quick");

@@ -3,10 +3,9 @@
 // ratio compares two figures measured back to back: this VM's speed drifts by tens of percent
 // over minutes. Optional: skipped with a note where no python3 with torch is found.
 import { spawnSync } from "node:child_process";
-import { report, type Figure } from "../packages/tensor/bench/report.js";
+import type { Figure } from "../packages/tensor/bench/report.js";
 
 const SCRIPT = "bench/torch/train_reference.py";
-const PRESETS = ["gpt-tiny", "gpt-small", "llama-small"] as const;
 
 /** Measures one preset at one thread count in PyTorch (null where that failed). */
 export type TorchCase = (preset: string, threads: number, quick: boolean) => Figure | null;
@@ -41,13 +40,4 @@ export function torchReference(): TorchCase | null {
 /** A figure with its ratio to the PyTorch figure measured right after it (when there is one). */
 export function versusTorch(f: Figure, torch: Figure | null): Figure {
   return torch ? { ...f, vsTorch: Number((f.value / torch.value).toFixed(2)) } : f;
-}
-
-/** `--only=torch`: the PyTorch figures alone. */
-export function runTorchReference(threads: readonly number[], quick = false): Figure[] {
-  const run = torchReference();
-  if (!run) return [];
-  const figures = threads.flatMap((t) => PRESETS.map((p) => run(p, t, quick))).filter((f): f is Figure => f !== null);
-  report(figures, "PyTorch reference (same presets, batch and step)");
-  return figures;
 }

@@ -76,6 +76,15 @@ export function runTrainBench(threads: readonly number[], quick = false, profile
  * (ORT's compute in its worker thread, the per-step symbolic re-trace for the lifted scalars,
  * copies of the flat parameter/state buffers in and out).
  */
+/** `--only=torch`: the PyTorch figures of the train cases alone. */
+export function runTorchReference(threads: readonly number[], quick = false): Figure[] {
+  const run = torchReference();
+  if (!run) return [];
+  const figures = threads.flatMap((t) => CASES.map((c) => run(c.preset, t, quick))).filter((f): f is Figure => f !== null);
+  report(figures, "PyTorch reference (same presets, batch and step)");
+  return figures;
+}
+
 export async function runTrainOnnxBench(threads: number, quick = false): Promise<Figure[]> {
   // The bench is bundled into .tmp/: let onnxruntime-node (a dependency of the tensor package) resolve from there.
   const Module = (await import("node:module")).default as unknown as { _initPaths(): void };

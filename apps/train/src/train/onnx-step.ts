@@ -15,7 +15,7 @@ export const UPDATE_RMS = "update_rms:";
  * returned as tensors instead of being read on the host. An instrumented optimizer adds the
  * update RMS of each table entry as outputs (a squared sum per parameter per step).
  */
-export function tracedStep<S extends State>(model: Transformer, params: readonly Param[], optimizer: Transform<S> | (Transform<S> & Instrumented), clip: number): StepFunction<S> {
+export function tracedStep<S extends State>(model: Transformer, params: readonly Param[], optimizer: Transform<S>, clip: number): StepFunction<S> {
   return (state, [inputs, targets]) => {
     const record = Object.fromEntries(params.map((p) => [p.path, p.value]));
     const lossAndGrad = valueAndGrad((p: Record<string, Tensor>, x: Tensor, y: Tensor) => functionalCall(model, p, () => model.loss(x, y)));
@@ -31,7 +31,7 @@ export function tracedStep<S extends State>(model: Transformer, params: readonly
       grads = Object.fromEntries(Object.entries(grads).map(([k, v]) => [k, v.div(micro)]));
       total = total!.div(micro);
     }
-    const instrumented = "takeTensors" in optimizer ? optimizer : null;
+    const instrumented = "takeTensors" in optimizer ? (optimizer as Transform<S> & Instrumented) : null;
     instrumented?.arm("tensors");
     const r = step(optimizer, params, grads, state, clip > 0 ? { maxGradNorm: clip } : { gradNorm: true });
     instrumented?.arm(false);
