@@ -49,6 +49,21 @@ describe("wasm allocator", () => {
     expect(a.liveBlocks).toBe(0);
   });
 
+  it("merges free space only when something was freed since the last merge", () => {
+    const a = new Allocator(memory());
+    const xs = Array.from({ length: 20 }, (_, i) => a.alloc(1000 + 64 * i));
+    for (const x of xs) a.free(x);
+    // Twenty new sizes in a row (like a forward pass): one merge, not twenty.
+    const before = a.merges;
+    const ys = Array.from({ length: 20 }, (_, i) => a.alloc(5000 + 64 * i));
+    expect(a.merges).toBe(before + 1);
+    expect(new Set(ys).size).toBe(20);
+    for (const y of ys) expect(y % ALIGN).toBe(0);
+    a.free(ys[3]!);
+    a.alloc(123_456);
+    expect(a.merges).toBe(before + 2);
+  });
+
   it("gives a clear error past WebAssembly's 4 GiB", () => {
     const a = new Allocator(memory());
     expect(() => a.alloc(5 * 2 ** 30)).toThrow(WasmOutOfMemoryError);
