@@ -128,3 +128,22 @@ describe("fused backward kernels: 1 and 2 threads are bit-identical on wasm", ()
     });
   });
 });
+
+describe("wasm gelu_grad (tanh) against the float64 derivative", () => {
+  it("absolute error <= 3e-7 on [-15, 15], relative <= 3e-5 in the tails (|x| >= 2, float32 normal results)", () => {
+    const n = 60_001;
+    const xs = Float32Array.from({ length: n }, (_, i) => -15 + (30 * i) / (n - 1));
+    const got = withBackend(wasmWith(1), () =>
+      tidy(() => fused({ op: "gelu_grad", approximate: "tanh" }, tensor(Array.from(xs)), tensor(Array.from(xs, () => 1))).toArray()),
+    );
+    const a = 2 * Math.sqrt(2 / Math.PI), b = a * 0.044715;
+    for (let i = 0; i < n; i++) {
+      const x = xs[i]!;
+      const s = 1 / (1 + Math.exp(-x * (a + b * x * x)));
+      const want = s + x * (a + 3 * b * x * x) * s * (1 - s);
+      const err = Math.abs(got[i]! - want);
+      if (!(err <= 3e-7)) expect.fail(`x = ${x}: ${got[i]} vs ${want}`);
+      if (Math.abs(x) >= 2 && Math.abs(want) >= 1e-30 && !(err <= 3e-5 * Math.abs(want))) expect.fail(`x = ${x}: relative error ${err / Math.abs(want)}`);
+    }
+  });
+});

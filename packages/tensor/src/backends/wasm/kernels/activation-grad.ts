@@ -4,7 +4,10 @@ import { addSimdMath } from "./simd-math.js";
 
 const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
-const GELU_A = 0.044715;
+/** gelu_tanh(x) = x·σ(x·(A + B·x²)): A = 2·√(2/π), B = A·0.044715. */
+const GELU_TANH_A = 2 * SQRT_2_OVER_PI;
+const GELU_TANH_B = 2 * SQRT_2_OVER_PI * 0.044715;
+const SIGN = 0x8000_0000 | 0;
 
 const splat = (f: FunctionBuilder, v: number): void => void f.v128.const_f32x4(v, v, v, v);
 
@@ -15,35 +18,40 @@ const splat = (f: FunctionBuilder, v: number): void => void f.v128.const_f32x4(v
  */
 export function addActivationGrad(m: ModuleBuilder, call: CallOf<ActivationGradOp>): FunctionBuilder {
   const kind = call.op === "silu_grad" ? "silu" : call.approximate === "tanh" ? "gelu_tanh" : "gelu_erf";
-  const math = addSimdMath(m, kind === "silu" ? ["sigmoid"] : kind === "gelu_tanh" ? ["tanh"] : ["erf", "exp"]);
+  const math = addSimdMath(m, kind === "silu" ? ["sigmoid"] : kind === "gelu_tanh" ? ["exp"] : ["erf", "exp"]);
   return m.func({ name: `grad_${kind}`, params: ["v128", "v128"], results: ["v128"] }, (f) => {
     const [x, g] = [0, 1];
     if (kind === "gelu_tanh") {
+      // gelu(x) = x·σ(v), v = x·(A + B·x²), so gelu'(x) = σ(v) + x·v'·σ(v)(1 − σ(v)) with
+      // v' = A + 3B·x². With e = e^−|v| and d = 1/(1 + e): σ(v) = d (v >= 0) or e·d (v < 0), and
+      // σ(1 − σ) = e·d² for both signs. One exp and one division, and no 1 ± tanh cancellation.
       const x2 = f.addLocal("v128");
-      const t = f.addLocal("v128");
+      const v = f.addLocal("v128");
+      const e = f.addLocal("v128");
+      const d = f.addLocal("v128");
+      const ed = f.addLocal("v128");
       f.local.get(x).local.get(x).f32x4.mul().local.set(x2);
-      // t = tanh(x · (c + c·a·x²))
-      f.local.get(x);
-      splat(f, SQRT_2_OVER_PI * GELU_A);
+      splat(f, GELU_TANH_B);
       f.local.get(x2).f32x4.mul();
-      splat(f, SQRT_2_OVER_PI);
-      f.f32x4.add().f32x4.mul().call(math.tanh!).local.set(t);
-      // 0.5 + 0.5t
-      f.local.get(t);
-      splat(f, 0.5);
-      f.f32x4.mul();
-      splat(f, 0.5);
-      f.f32x4.add();
-      // + 0.5x · (1 − t²) · (c + 3c·a·x²)
-      f.local.get(x);
-      splat(f, 0.5);
-      f.f32x4.mul();
+      splat(f, GELU_TANH_A);
+      f.f32x4.add().local.get(x).f32x4.mul().local.tee(v);
+      f.v128.const_i32x4(SIGN, SIGN, SIGN, SIGN).v128.or(); // −|v|
+      f.call(math.exp!).local.tee(e);
       splat(f, 1);
-      f.local.get(t).local.get(t).f32x4.mul().f32x4.sub().f32x4.mul();
-      splat(f, 3 * SQRT_2_OVER_PI * GELU_A);
+      f.f32x4.add().local.set(d);
+      splat(f, 1);
+      f.local.get(d).f32x4.div().local.tee(d);
+      f.local.get(e).f32x4.mul().local.set(ed);
+      // σ(v)
+      f.local.get(ed).local.get(d).local.get(v);
+      splat(f, 0);
+      f.f32x4.lt().v128.bitselect();
+      // + x·v'·e·d²
+      f.local.get(x);
+      splat(f, 3 * GELU_TANH_B);
       f.local.get(x2).f32x4.mul();
-      splat(f, SQRT_2_OVER_PI);
-      f.f32x4.add().f32x4.mul().f32x4.add();
+      splat(f, GELU_TANH_A);
+      f.f32x4.add().f32x4.mul().local.get(ed).f32x4.mul().local.get(d).f32x4.mul().f32x4.add();
     } else if (kind === "gelu_erf") {
       // Φ(x) + x φ(x) = 0.5 + 0.5 erf(x/√2) + x · exp(−x²/2) / √(2π)
       f.local.get(x);

