@@ -25,10 +25,11 @@
 // and no atomics are needed. It copies the head's K and V once; then, for each query head of
 // the group and each query block, it recomputes the row statistics lse = m + log l with one
 // online pass of Sᵀ over the key blocks (the fused op has one output, so the forward's
-// statistics are not kept: this repeats the K·Qᵀ product and one exp per score, about a quarter
-// of the backward's time at GPT-small shapes), computes δ = rowsum(dO ⊙ O), and per key block:
-//   Pᵀ = exp(Sᵀ - lse), dPᵀ = V dOᵀ, dSᵀ = Pᵀ ⊙ (dPᵀ - δ) · scale,
+// statistics are not kept), keeping every block's e^(Sᵀ - m_kb) and running maximum m_kb in
+// scratch (Tk × BQ floats), computes δ = rowsum(dO ⊙ O), and per key block:
+//   Pᵀ = e^(Sᵀ - m_kb) · e^(m_kb - lse), dPᵀ = V dOᵀ, dSᵀ = Pᵀ ⊙ (dPᵀ - δ) · scale,
 //   dV_blk += Pᵀ dO,  dK_blk += dSᵀ Q,  dQ_blk += dS K.
+// (Recomputing Sᵀ and one exp per score there instead cost about a quarter of the backward.)
 // dK and dV accumulate in scratch (Tk × D each) and are stored at the end of the unit.
 //
 // Determinism: every output element is reduced in an order fixed by the shapes alone (key
@@ -147,8 +148,8 @@ function layoutOf(s: Spec, tuning: AttentionTuning): Layout {
     ? [
         ["kall", Tkp * Dp], ["vall", Tkp * Dvp], ["dka", Tkp * Dp], ["dva", Tkp * Dvp],
         ["qt", s.D * BQ], ["qp", BQ * Dp], ["dot", s.Dv * BQ], ["dop", BQ * Dvp],
-        ["pt", BK * BQ], ["dst", BK * BQ], ["dqt", BQ * Dp],
-        ["lse", BQ], ["delta", BQ], ["m", BQ], ["l", BQ],
+        ["pt", Tkp * BQ], ["dst", BK * BQ], ["dqt", BQ * Dp],
+        ["lse", BQ], ["delta", BQ], ["m", BQ], ["l", BQ], ["mblk", nKB * BQ],
       ]
     : [["qt", s.D * BQ], ["kp", BK * s.D], ["vp", BK * Dvp], ["pt", BK * BQ], ["o", BQ * Dvp], ["m", BQ], ["l", BQ], ["c", BQ]];
   const at: Record<string, number> = {};
@@ -697,6 +698,11 @@ function buildBackward(s: Spec, L: Layout, debug: boolean | undefined): Uint8Arr
     const lanes = v128(), mOld = v128(), mx = v128(), sum = v128(), jv = v128(), sv = v128(), stat = v128();
     const buf = (name: string) => () => void f.local.get(base).i32.const(at[name]!).i32.add();
     const at16c = (name: string) => () => void f.local.get(base).i32.const(at[name]!).i32.add().local.get(T.c).i32.const(4).i32.shl().i32.add();
+    // The scores of all key blocks stay in scratch (block kb at row j0) from the statistics pass
+    // to the gradient pass, as e^(s − m_kb), m_kb the running maximum after block kb (in mblk).
+    const ptBlk = () => void f.local.get(base).i32.const(at.pt!).i32.add().local.get(j0).i32.const(BQ * 4).i32.mul().i32.add();
+    const ptCol = () => (ptBlk(), void f.local.get(T.c).i32.const(4).i32.shl().i32.add());
+    const mblkCol = () => void f.local.get(base).i32.const(at.mblk!).i32.add().local.get(kb).i32.const(BQ * 4).i32.mul().i32.add().local.get(T.c).i32.const(4).i32.shl().i32.add();
 
     f.local.get(S);
     mulConst(f, thread, L.scratch);
@@ -730,7 +736,7 @@ function buildBackward(s: Spec, L: Layout, debug: boolean | undefined): Uint8Arr
     const scores = () =>
       emitGemm(f, T, {
         tile: sFn, spec: sTile, a: () => void f.local.get(base).i32.const(at.kall!).i32.add().local.get(j0).i32.const(Dp * 4).i32.mul().i32.add(),
-        b: buf("qt"), c: buf("pt"), rowTiles: () => void f.local.get(jn).i32.const(2).i32.shr_u(), colTiles: BQ / NR, kc: () => void f.i32.const(D),
+        b: buf("qt"), c: ptBlk, rowTiles: () => void f.local.get(jn).i32.const(2).i32.shr_u(), colTiles: BQ / NR, kc: () => void f.i32.const(D),
       });
     /** For each chunk of 4 queries, walks the column of pt (jn rows) with the mask in `lanes`. */
     const columns = (body: () => void) =>
@@ -812,7 +818,7 @@ function buildBackward(s: Spec, L: Layout, debug: boolean | undefined): Uint8Arr
             at16c("m")();
             f.local.set(T.t0);
             f.local.get(T.t0).v128.load(2).local.tee(mOld).local.set(mx);
-            at16c("pt")();
+            ptCol();
             f.local.set(p);
             down(() => {
               f.local.get(p).local.get(p).v128.load(2);
@@ -821,10 +827,15 @@ function buildBackward(s: Spec, L: Layout, debug: boolean | undefined): Uint8Arr
               f.local.get(mx).local.get(sv).f32x4.max().local.set(mx);
             });
             f.local.get(T.t0).local.get(mx).v128.store(2);
-            at16c("pt")();
+            mblkCol();
+            f.local.get(mx).v128.store(2);
+            ptCol();
             f.local.set(p);
             f.v128.const_i32x4(0, 0, 0, 0).local.set(sum);
-            down(() => void f.local.get(sum).local.get(p).v128.load(2).local.get(mx).f32x4.sub().call(math.exp).f32x4.add().local.set(sum));
+            down(() => {
+              f.local.get(p).local.get(p).v128.load(2).local.get(mx).f32x4.sub().call(math.exp).local.tee(sv).v128.store(2);
+              f.local.get(sum).local.get(sv).f32x4.add().local.set(sum);
+            });
             at16c("l")();
             f.local.set(T.t1);
             f.local.get(T.t1).local.get(T.t1).v128.load(2).local.get(mOld).local.get(mx).f32x4.sub().call(math.exp).f32x4.mul().local.get(sum).f32x4.add().v128.store(2);
@@ -842,18 +853,15 @@ function buildBackward(s: Spec, L: Layout, debug: boolean | undefined): Uint8Arr
         zero(f, buf("dqt"), BQ * Dp * 4);
         forRange(f, kb, () => f.local.get(nk), () => {
           blockOfKeys();
-          scores();
-          // Pᵀ = exp(Sᵀ - lse), masked
+          // Pᵀ = e^(Sᵀ − lse) = e^(Sᵀ − m_kb) · e^(m_kb − lse), masked entries already 0
           columns(() => {
+            mblkCol();
+            f.v128.load(2);
             at16c("lse")();
-            f.v128.load(2).local.set(stat);
-            at16c("pt")();
+            f.v128.load(2).f32x4.sub().call(math.exp).local.set(stat);
+            ptCol();
             f.local.set(p);
-            down(() => {
-              f.local.get(p).local.get(p).v128.load(2);
-              masked();
-              f.local.get(stat).f32x4.sub().call(math.exp).v128.store(2);
-            });
+            down(() => void f.local.get(p).local.get(p).v128.load(2).local.get(stat).f32x4.mul().v128.store(2));
           });
           // dPᵀ = V_blk dOᵀ into dst
           emitGemm(f, T, {
@@ -866,7 +874,7 @@ function buildBackward(s: Spec, L: Layout, debug: boolean | undefined): Uint8Arr
             f.v128.load(2).local.set(stat);
             at16c("dst")();
             f.local.set(p);
-            at16c("pt")();
+            ptCol();
             f.local.set(p2);
             down(() => {
               f.local.get(p).local.get(p2).v128.load(2).local.get(p).v128.load(2).local.get(stat).f32x4.sub().f32x4.mul();
@@ -876,7 +884,7 @@ function buildBackward(s: Spec, L: Layout, debug: boolean | undefined): Uint8Arr
           const rowsJ = () => void f.local.get(jn).i32.const(2).i32.shr_u();
           // dV_blk += Pᵀ dO, dK_blk += dSᵀ Q (inner dim: the block's queries)
           emitGemm(f, T, {
-            tile: dvFn, spec: dvTile, a: buf("pt"), b: buf("dop"), c: () => void f.local.get(base).i32.const(at.dva!).i32.add().local.get(j0).i32.const(Dvp * 4).i32.mul().i32.add(),
+            tile: dvFn, spec: dvTile, a: ptBlk, b: buf("dop"), c: () => void f.local.get(base).i32.const(at.dva!).i32.add().local.get(j0).i32.const(Dvp * 4).i32.mul().i32.add(),
             rowTiles: rowsJ, colTiles: Dvp / NR, kc: () => void f.local.get(bq),
           });
           emitGemm(f, T, {
