@@ -194,7 +194,10 @@ function layoutOf(s: Spec, t: MatmulTuning): Layout {
     const want = ceilDiv(t.minUnits, batch * MB);
     NC = Math.max(Math.min(NC, 4 * NR), roundUp(ceilDiv(n, want), NR));
   }
+  // Equal column blocks (1152 columns as 3 × 384, not 512 + 512 + 128), so that a thread's
+  // share of the units is its share of the work.
   const NJ = ceilDiv(n, NC);
+  NC = roundUp(ceilDiv(n, NJ), NR);
   const bpBytes = align64(KC * (packB ? roundUp(NC, NR) : n % NR ? NR : 0) * 4);
   const apBytes = packA ? align64(KC * MC * 4) : 0;
   const units = batch * NJ * MB;
