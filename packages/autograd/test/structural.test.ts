@@ -51,6 +51,16 @@ describe("matmul", () => {
     expectClose(gb, expB);
   });
 
+  it("x @ Wᵀ (a Linear): dW comes out contiguous in W's layout, with the bits of (xᵀ G)ᵀ", () => {
+    const x = new T.Rng(93).normal([300, 70]);
+    const W = new T.Rng(94).normal([40, 70]);
+    const G = new T.Rng(95).normal([300, 40]);
+    const gw = grad((w: Tensor) => x.matmul(w.transpose()).mul(G).sum())(W) as Tensor;
+    expect(gw.shape).toEqual([40, 70]);
+    expect(gw.strides).toEqual([70, 1]);
+    expect(Array.from(gw.toArray())).toEqual(Array.from(x.transpose().matmul(G).transpose().toArray()));
+  });
+
   it("broadcast batch: the gradient of the broadcast operand sums over the batch", () => {
     const A = randn([3, 2, 4], 91);
     const B = randn([4, 2], 92);

@@ -28,10 +28,17 @@ function unslice(g: Tensor, inShape: readonly number[], starts: readonly number[
   return out;
 }
 
+/** Whether a matrix is the transpose of a contiguous one (a Linear weight [out, in] used as Wᵀ). */
+const storedTransposed = (b: Tensor): boolean => b.ndim === 2 && b.shape[0]! > 1 && b.shape[1]! > 1 && b.strides[0] === 1 && b.strides[1] === b.shape[0];
+
 export const structuralRules: VjpTable = {
   matmul: (g, { inputs: [a, b] }) => [
     sumToShape(matmul(g, b!.transpose(-2, -1)), a!.shape),
-    sumToShape(matmul(a!.transpose(-2, -1), g), b!.shape),
+    // In b's own layout: for b = Wᵀ, dW comes out contiguous instead of as a transposed view that
+    // is copied later. Same products in the same order, so the same bits.
+    storedTransposed(b!) && a!.ndim === 2
+      ? matmul(g.transpose(-2, -1), a!).transpose(-2, -1)
+      : sumToShape(matmul(a!.transpose(-2, -1), g), b!.shape),
   ],
   reshape: (g, { inputs: [x] }) => [g.reshape([...x!.shape])],
   permute: (g, { call }) => {
