@@ -208,6 +208,22 @@ describe("concat, stack, split, pad", () => {
     })(x);
     expectClose(g, [0, 0, 0, 0, 1, 1, 1, 1, 3, 3, 3, 3]);
   });
+  it("the slices of one tensor along one axis join with one concat, not a pad per slice", () => {
+    const x = randn([4, 3, 12], 136);
+    const w = randn([4, 3, 4], 137);
+    // Parts of the last axis (like a fused QKV projection): q used twice, k once, v not at all (a gap).
+    const f = (t: Tensor) => {
+      const [q, k] = T.split(t, [5, 4, 3], -1);
+      return q!.mul(k!.mul(w).sum(-1, true)).sum().add(q!.mul(2).sum());
+    };
+    const [g, table] = T.profile(() => grad(f)(x) as Tensor);
+    expect(table.some((e) => e.op === "pad")).toBe(false);
+    expect(table.find((e) => e.op === "concat")?.calls).toBe(1);
+    expectGradOk(f, [x]);
+    // Overlapping slices (and slices along two axes) fall back to padding.
+    expectGradOk((t: Tensor) => t.slice(null, [0, 2]).mul(t.slice(null, [1, 3])).sum().add(t.slice([1, 3]).sum()), [randn([4, 3], 138)]);
+    expect(g.shape).toEqual([4, 3, 12]);
+  });
   it.each([
     ["both sides, both axes", [[1, 2], [0, 3]]],
     ["only the first axis", [[2, 0]]],

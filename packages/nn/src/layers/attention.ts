@@ -1,7 +1,7 @@
 import { scaledDotProductAttention, type Tensor } from "@equigrad/tensor";
 import { Module } from "../module.js";
 import { GPT2_STD } from "../init.js";
-import { Linear } from "./linear.js";
+import { Linear, applyLinears } from "./linear.js";
 import { RMSNorm } from "./norm.js";
 import type { LayerOptions } from "./options.js";
 import type { RoPE } from "./rope.js";
@@ -66,9 +66,10 @@ export class CausalSelfAttention extends Module {
     const [b, t] = x.shape as [number, number, number];
     // [B, T, H·D] -> [B, H, T, D]
     const heads = (y: Tensor, h: number): Tensor => y.reshape(b, t, h, this.headDim).permute(0, 2, 1, 3);
-    let q = heads(this.q.forward(x), this.nHeads);
-    let k = heads(this.k.forward(x), this.nKvHeads);
-    const v = heads(this.v.forward(x), this.nKvHeads);
+    const [qx, kx, vx] = applyLinears(x, [this.q, this.k, this.v]) as [Tensor, Tensor, Tensor];
+    let q = heads(qx, this.nHeads);
+    let k = heads(kx, this.nKvHeads);
+    const v = heads(vx, this.nKvHeads);
     if (this.qNorm && this.kNorm) {
       q = this.qNorm.forward(q);
       k = this.kNorm.forward(k);

@@ -1,4 +1,4 @@
-import type { Tensor } from "@equigrad/tensor";
+import { concat, split, type Tensor } from "@equigrad/tensor";
 import { Module } from "../module.js";
 import type { Parameter, ParameterMeta } from "../parameter.js";
 import type { Role } from "../roles.js";
@@ -37,4 +37,18 @@ export class Linear extends Module {
     const y = x.matmul(this.weight.value.transpose());
     return this.bias ? y.add(this.bias.value) : y;
   }
+}
+
+/**
+ * Linears of one input as one product x·[W₁; W₂; …]ᵀ (+ [b₁; b₂; …]), split into views of the
+ * result: one matmul forward and two backward instead of one and two per Linear, no adds of their
+ * input gradients (the views' cotangents join into one concat), and a larger, faster product.
+ * Each output element is the same dot product as with the Linears apart.
+ */
+export function applyLinears(x: Tensor, linears: readonly Linear[]): Tensor[] {
+  const withBias = linears.filter((l) => l.bias).length;
+  if (linears.length < 2 || (withBias > 0 && withBias < linears.length)) return linears.map((l) => l.forward(x));
+  const y = x.matmul(concat(linears.map((l) => l.weight.value), 0).transpose());
+  const biased = withBias ? y.add(concat(linears.map((l) => l.bias!.value), 0)) : y;
+  return split(biased, linears.map((l) => l.outFeatures), -1);
 }

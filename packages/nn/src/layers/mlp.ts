@@ -2,7 +2,7 @@ import type { Tensor } from "@equigrad/tensor";
 import { Module } from "../module.js";
 import type { Role } from "../roles.js";
 import { GPT2_STD } from "../init.js";
-import { Linear } from "./linear.js";
+import { Linear, applyLinears } from "./linear.js";
 import type { LayerOptions } from "./options.js";
 
 export type Activation = "gelu" | "gelu_tanh" | "relu" | "silu";
@@ -81,6 +81,7 @@ export class GatedMLP extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return this.down.forward(activate(this.gate.forward(x), gatedActivation(this.kind)).mul(this.up.forward(x)));
+    const [gate, up] = applyLinears(x, [this.gate, this.up]) as [Tensor, Tensor];
+    return this.down.forward(activate(gate, gatedActivation(this.kind)).mul(up));
   }
 }
