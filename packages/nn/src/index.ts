@@ -5,7 +5,7 @@ export type { LoadStateOptions } from "./state-dict.js";
 export { functionalCall } from "./functional-call.js";
 export { GPT2_STD, residualStd, normalInit, constantInit, zerosInit, onesInit, type Init } from "./init.js";
 export type { LayerOptions } from "./layers/options.js";
-export { Linear, type LinearOptions } from "./layers/linear.js";
+export { Linear, applyLinears, type LinearOptions } from "./layers/linear.js";
 export { Embedding, type EmbeddingOptions } from "./layers/embedding.js";
 export { LayerNorm, RMSNorm, type Norm, type NormOptions } from "./layers/norm.js";
 export { RoPE } from "./layers/rope.js";

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Rng, memoryStats, tidy, type Tensor } from "@equigrad/tensor";
-import { CausalSelfAttention, Dropout, Embedding, GatedMLP, LayerNorm, Linear, MLP, RMSNorm, RoPE } from "@equigrad/nn";
+import { CausalSelfAttention, Dropout, Embedding, GatedMLP, LayerNorm, Linear, MLP, RMSNorm, RoPE, ModuleList, applyLinears, functionalCall } from "@equigrad/nn";
+import { valueAndGrad } from "@equigrad/autograd";
 import { addRow, expectClose, f64, gelu, geluTanh, heads, ints, layerNormRow, mat, matmulT, naiveAttention, randn, rmsRow, ropeVec, silu, type Mat } from "./helpers.js";
 
 const rng = (name: string): Rng => new Rng(11, name);
@@ -31,6 +32,34 @@ describe("Linear", () => {
       expect(std).toBeGreaterThan(0.47);
       expect(std).toBeLessThan(0.53);
     }));
+});
+
+describe("applyLinears (Linears of one input as one product)", () => {
+  const linears = (bias: boolean[]): Linear[] =>
+    bias.map((b, i) => new Linear(24, [16, 8, 8][i]!, { rng: rng(`fused${i}`), role: "attn.q", bias: b }));
+  const useAll = (ys: Tensor[], w: Tensor[]) => ys.reduce((acc, y, i) => acc.add(y.mul(w[i]!).sum()), ys[0]!.sum().mul(0));
+
+  for (const bias of [[false, false, false], [true, true, true], [true, false, true]]) {
+    it(`same outputs as apart, bit for bit, and the same gradients (bias ${bias})`, () =>
+      tidy(() => {
+        const ls = linears(bias);
+        const x = new Rng(3).normal([2, 5, 24]);
+        const fused = applyLinears(x, ls);
+        const apart = ls.map((l) => l.forward(x));
+        fused.forEach((y, i) => expect(Array.from(y.toArray())).toEqual(Array.from(apart[i]!.toArray())));
+        // Gradients of x and of every weight and bias (the views' cotangents join into one concat).
+        const w = apart.map((y, i) => new Rng(20 + i).normal(y.shape));
+        const [, gf] = valueAndGrad((xx: Tensor) => useAll(applyLinears(xx, ls), w))(x);
+        const [, ga] = valueAndGrad((xx: Tensor) => useAll(ls.map((l) => l.forward(xx)), w))(x);
+        expectClose(gf as Tensor, vec(ga as Tensor), 1e-5);
+        const box = new ModuleList(ls);
+        const record = Object.fromEntries(box.namedParameters().map((p) => [p.path, p.value]));
+        const gp = (fn: (xx: Tensor) => Tensor[]) =>
+          valueAndGrad((p: Record<string, Tensor>) => functionalCall(box, p, () => useAll(fn(x), w)))(record)[1] as Record<string, Tensor>;
+        const [pf, pa] = [gp((xx) => applyLinears(xx, ls)), gp((xx) => ls.map((l) => l.forward(xx)))];
+        for (const k of Object.keys(pa)) expectClose(pf[k]!, vec(pa[k]!), 1e-5);
+      }));
+  }
 });
 
 describe("Embedding", () => {
