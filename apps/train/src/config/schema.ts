@@ -62,7 +62,7 @@ const Optim = z.strictObject({
 });
 
 const Train = z.strictObject({
-  steps: z.number().int().positive().default(900),
+  steps: z.number().int().positive().default(1200),
   batchSize: z.number().int().positive().default(16),
   /** Defaults to the model's context length. */
   seqLen: z.number().int().positive().optional(),
