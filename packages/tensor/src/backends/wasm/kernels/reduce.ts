@@ -7,6 +7,7 @@ import type { KernelPlan } from "./plan.js";
 
 const INIT: Record<ReduceOp, number> = { sum: 0, max: -Infinity, min: Infinity };
 const MIN_PER_THREAD = 32768;
+const WIDE = 64;
 
 /**
  * sum / max / min of float32 over any axes. Kept and reduced dims are collapsed separately.
@@ -28,8 +29,9 @@ export function planReduce(op: ReduceOp, axes: readonly number[], x: View, out: 
   const outCount = kept.shape.reduce((a, b) => a * b, 1);
   const mode = redInner === 1 && red.shape[red.shape.length - 1]! >= 8 ? "row" : keptInnerX === 1 && keptInnerOut === 1 && kept.shape[kept.shape.length - 1]! >= 4 ? "column" : "scalar";
   const keptInner = kept.shape[kept.shape.length - 1]!;
-  // Column units span a cache line (16 floats) when the rows are that wide.
-  const group = mode === "column" ? (keptInner >= 16 ? 16 : 4) : 1;
+  // Column units span 64 floats (4 cache lines, accumulated in the output) when the rows are
+  // made of such groups, else one cache line (16 floats, in registers) or 4 floats.
+  const group = mode === "column" ? (keptInner % WIDE === 0 ? WIDE : keptInner >= 16 ? 16 : 4) : 1;
   const groupsPerRow = Math.ceil(keptInner / group);
   const units = (outCount / keptInner) * groupsPerRow;
   const key = ["reduce", op, mode, shapeKey(kept.shape), kept.strides.map(shapeKey).join("|"), shapeKey(red.shape), shapeKey(red.strides[0]!)].join(";");
@@ -96,7 +98,8 @@ function build(op: ReduceOp, mode: "row" | "column" | "scalar", kept: Nest, red:
       else if (mode === "column") {
         // A full group in group/4 vectors; a partial last group column by column.
         f.local.get(col).i32.const(keptInner - group).i32.le_u().if();
-        columnReduce(f, overReduced, px, po, group / 4, init, vop);
+        if (group === WIDE) columnReduceInPlace(f, overReduced, px, po, group / 4, init, vop);
+        else columnReduce(f, overReduced, px, po, group / 4, init, vop);
         f.else();
         scalarColumns(f, overReduced, px, po, s, col, keptInner, kept.strides, init, sop);
         f.end();
@@ -155,6 +158,29 @@ function columnReduce(f: FunctionBuilder, over: Over, px: number, po: number, ve
     });
   });
   acc.forEach((a, k) => f.local.get(po).local.get(a).v128.store(2, 16 * k));
+}
+
+/**
+ * Like columnReduce, accumulating in the output (L1-resident) instead of registers: more columns
+ * per pass, so each reduced position reads several contiguous cache lines instead of one line
+ * per row of a strided walk. The same order per column, so the same bits.
+ */
+function columnReduceInPlace(f: FunctionBuilder, over: Over, px: number, po: number, vectors: number, init: number, vop: () => void): void {
+  for (let k = 0; k < vectors; k++) f.local.get(po).v128.const_f32x4(init, init, init, init).v128.store(2, 16 * k);
+  const i = f.addLocal("i32");
+  const p = f.addLocal("i32");
+  over(px, (at, len, stride) => {
+    f.local.get(at).local.set(p).i32.const(0).local.set(i);
+    loop(f, () => f.local.get(i).i32.const(len).i32.ge_u(), () => {
+      for (let k = 0; k < vectors; k++) {
+        f.local.get(po).local.get(po).v128.load(2, 16 * k).local.get(p).v128.load(2, 16 * k);
+        vop();
+        f.v128.store(2, 16 * k);
+      }
+      addConst(f, p, stride * 4);
+      addConst(f, i, 1);
+    });
+  });
 }
 
 /** Columns col..limit-1 (or `count` of them) of this unit, each reduced with a scalar loop. */
