@@ -34,6 +34,9 @@ function stepper(preset: PresetName, batch: number, seq: number): () => void {
     });
 }
 
+/** Steps run before timing, here and in bench/torch/train_reference.py. */
+const WARMUP_STEPS = 3;
+
 export function runTrainBench(threads: readonly number[], quick = false, profileCase: PresetName = "gpt-small"): Figure[] {
   const figures: Figure[] = [];
   const torchFigures: Figure[] = [];
@@ -45,8 +48,9 @@ export function runTrainBench(threads: readonly number[], quick = false, profile
     for (const c of CASES) {
       withBackend(name, () => {
         const one = stepper(c.preset, c.batch, c.seq);
-        one();
-        const reps = quick ? 2 : c.preset === "gpt-tiny" ? 8 : 3;
+        // Warm-up steps (as the PyTorch reference takes): kernels compiled and tiered up, memory reused.
+        for (let i = 0; i < WARMUP_STEPS; i++) one();
+        const reps = quick ? 2 : c.preset === "gpt-tiny" ? 16 : 5;
         const times: number[] = [];
         let table: ReturnType<typeof profile>[1] = [];
         for (let i = 0; i < reps; i++) {

@@ -111,7 +111,7 @@ class Model(nn.Module):
 def main():
     threads, preset = int(sys.argv[1]), sys.argv[2]
     fam, layers, h, hkv, d, ff, t, batch = PRESETS[preset]
-    reps = int(sys.argv[3]) if len(sys.argv) > 3 else (8 if preset == "gpt-tiny" else 3)
+    reps = int(sys.argv[3]) if len(sys.argv) > 3 else (16 if preset == "gpt-tiny" else 5)
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = Model(fam, layers, h, hkv, d, ff, t)
@@ -123,7 +123,8 @@ def main():
         model(x, y).backward()
         opt.step()
 
-    step()
+    for _ in range(3):  # warm-up, as bench/train.ts takes
+        step()
     times = []
     for _ in range(reps):
         t0 = time.perf_counter()
