@@ -159,7 +159,7 @@ function layoutOf(s: Spec, tuning: AttentionTuning): Layout {
     scratch += align64(floats * 4);
   }
   // Multiply-adds per unit (upper bound: causal skips about half the key blocks).
-  const pairMacs = BQ * BK * (s.grad ? 4 * s.D + 2 * s.Dv : s.D + s.Dv);
+  const pairMacs = BQ * BK * (s.grad ? 3 * s.D + 2 * s.Dv : s.D + s.Dv);
   const units = s.grad ? s.B * s.Hkv : s.B * s.Hq * nQB;
   const macsPerUnit = Math.max(1, pairMacs * nKB * (s.grad ? group * nQB : 1));
   return { BQ, BK, nQB, nKB, Tkp, Dp, Dvp, group, at, scratch, units, minUnitsPerThread: Math.max(1, Math.ceil(t.minMacsPerThread / macsPerUnit)) };
