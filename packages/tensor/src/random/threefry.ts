@@ -3,35 +3,69 @@
  * so element i of a draw depends only on (key, counter + i) — no state, no order effects,
  * and any backend or thread can produce any element.
  */
-const ROT = [
-  [13, 15, 26, 6],
-  [17, 29, 16, 24],
-] as const;
+const TWO32 = 4294967296;
+const PARITY = 0x1bd11bda;
 
-const rotl = (x: number, r: number): number => ((x << r) | (x >>> (32 - r))) >>> 0;
+/**
+ * The 20 rounds with the key schedule (k0, k1, k2 = k0 ^ k1 ^ PARITY) on counter (c0, c1),
+ * unrolled (rotations 13 15 26 6 / 17 29 16 24, a key injection after every 4); the two words
+ * go to out[0], out[1]. Hot: one call per random element on the reference backend.
+ */
+function encrypt(k0: number, k1: number, k2: number, c0: number, c1: number, out: Uint32Array): void {
+  let x0 = (c0 + k0) >>> 0;
+  let x1 = (c1 + k1) >>> 0;
+  let t = 0;
+  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 13) | (t >>> 19)) ^ x0) >>> 0);
+  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 15) | (t >>> 17)) ^ x0) >>> 0);
+  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 26) | (t >>> 6)) ^ x0) >>> 0);
+  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 6) | (t >>> 26)) ^ x0) >>> 0);
+  (x0 = (x0 + k1) >>> 0), (x1 = (x1 + k2 + 1) >>> 0);
+  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 17) | (t >>> 15)) ^ x0) >>> 0);
+  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 29) | (t >>> 3)) ^ x0) >>> 0);
+  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 16) | (t >>> 16)) ^ x0) >>> 0);
+  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 24) | (t >>> 8)) ^ x0) >>> 0);
+  (x0 = (x0 + k2) >>> 0), (x1 = (x1 + k0 + 2) >>> 0);
+  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 13) | (t >>> 19)) ^ x0) >>> 0);
+  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 15) | (t >>> 17)) ^ x0) >>> 0);
+  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 26) | (t >>> 6)) ^ x0) >>> 0);
+  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 6) | (t >>> 26)) ^ x0) >>> 0);
+  (x0 = (x0 + k0) >>> 0), (x1 = (x1 + k1 + 3) >>> 0);
+  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 17) | (t >>> 15)) ^ x0) >>> 0);
+  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 29) | (t >>> 3)) ^ x0) >>> 0);
+  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 16) | (t >>> 16)) ^ x0) >>> 0);
+  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 24) | (t >>> 8)) ^ x0) >>> 0);
+  (x0 = (x0 + k1) >>> 0), (x1 = (x1 + k2 + 4) >>> 0);
+  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 13) | (t >>> 19)) ^ x0) >>> 0);
+  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 15) | (t >>> 17)) ^ x0) >>> 0);
+  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 26) | (t >>> 6)) ^ x0) >>> 0);
+  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 6) | (t >>> 26)) ^ x0) >>> 0);
+  out[0] = x0 + k2;
+  out[1] = x1 + k0 + 5;
+}
+
+const words = new Uint32Array(2);
 
 /** Encrypts the counter (c0, c1) under key (k0, k1); returns two uint32 words. */
 export function threefry2x32(k0: number, k1: number, c0: number, c1: number): [number, number] {
-  const ks = [k0 >>> 0, k1 >>> 0, (0x1bd11bda ^ k0 ^ k1) >>> 0];
-  let x0 = (c0 + ks[0]!) >>> 0;
-  let x1 = (c1 + ks[1]!) >>> 0;
-  for (let i = 0; i < 5; i++) {
-    for (const r of ROT[i % 2]!) {
-      x0 = (x0 + x1) >>> 0;
-      x1 = rotl(x1, r) ^ x0;
-    }
-    x0 = (x0 + ks[(i + 1) % 3]!) >>> 0;
-    x1 = (x1 + ks[(i + 2) % 3]! + i + 1) >>> 0;
-  }
-  return [x0, x1];
+  encrypt(k0 >>> 0, k1 >>> 0, (PARITY ^ k0 ^ k1) >>> 0, c0 >>> 0, c1 >>> 0, words);
+  return [words[0]!, words[1]!];
 }
-
-const TWO32 = 4294967296;
 
 /** The two words for element `i` of a draw starting at `counter`. */
 export function randomWords(key: readonly [number, number], counter: number, i: number): [number, number] {
   const c = counter + i;
   return threefry2x32(key[0], key[1], c % TWO32 >>> 0, Math.floor(c / TWO32) >>> 0);
+}
+
+/** each(i, w0, w1) for elements 0..n-1 of a draw starting at `counter`, without allocating per element. */
+export function forEachRandomWords(key: readonly [number, number], counter: number, n: number, each: (i: number, w0: number, w1: number) => void): void {
+  const [k0, k1] = [key[0] >>> 0, key[1] >>> 0];
+  const k2 = (PARITY ^ k0 ^ k1) >>> 0;
+  for (let i = 0; i < n; i++) {
+    const c = counter + i;
+    encrypt(k0, k1, k2, c % TWO32 >>> 0, Math.floor(c / TWO32) >>> 0, words);
+    each(i, words[0]!, words[1]!);
+  }
 }
 
 /**

@@ -5,7 +5,7 @@ import { numel, type Shape } from "../../core/shape.js";
 import { elementOffsets } from "../../core/strided.js";
 import type { View } from "../../backend/view.js";
 import type { ActivationGradOp, ArgReduceOp, AttentionOp, BinaryOp, CallOf, FusedOp, NormGradOp, RandomDist, ReduceOp, UnaryOp } from "../../ops/primitives.js";
-import { bernoulliFromWord, normalFromWords, randomWords, uniformFromWords } from "../../random/threefry.js";
+import { bernoulliFromWord, forEachRandomWords, normalFromWords, uniformFromWords } from "../../random/threefry.js";
 import { BINARY, INT_BINARY, UNARY, erf, pow } from "./scalar.js";
 
 /** Reads a view's elements (through its strides) as float64 numbers. */
@@ -185,11 +185,10 @@ export function pad(x: { data: TypedArray; offsets: Int32Array }, shape: Shape, 
 }
 
 export function random(dist: RandomDist, key: readonly [number, number], counter: number, p: number, out: Out): void {
-  for (let i = 0; i < out.data.length; i++) {
-    const [w0, w1] = randomWords(key, counter, i);
-    const v = dist === "normal" ? normalFromWords(w0, w1) : dist === "uniform" ? uniformFromWords(w0, w1, out.dtype !== "float64") : +bernoulliFromWord(w0, p);
-    store(out, i, v);
-  }
+  const float32 = out.dtype !== "float64";
+  forEachRandomWords(key, counter, out.data.length, (i, w0, w1) =>
+    store(out, i, dist === "normal" ? normalFromWords(w0, w1) : dist === "uniform" ? uniformFromWords(w0, w1, float32) : +bernoulliFromWord(w0, p)),
+  );
 }
 
 export function fill(out: Out, value: (i: number) => number): void {
