@@ -6,48 +6,37 @@
 const TWO32 = 4294967296;
 const PARITY = 0x1bd11bda;
 
+/** Rotations of the 5 groups of 4 rounds: groups alternate between the two rows. */
+const ROT = Int32Array.of(13, 15, 26, 6, 17, 29, 16, 24);
+
 /**
- * The 20 rounds with the key schedule (k0, k1, k2 = k0 ^ k1 ^ PARITY) on counter (c0, c1),
- * unrolled (rotations 13 15 26 6 / 17 29 16 24, a key injection after every 4); the two words
- * go to out[0], out[1]. Hot: one call per random element on the reference backend.
+ * The 20 rounds under the key schedule ks = (k0, k1, k0 ^ k1 ^ PARITY) on counter (c0, c1), with
+ * a key injection after every 4; the two words go to out. Hot: one call per random element on
+ * the reference backend, hence plain locals and no allocation.
  */
-function encrypt(k0: number, k1: number, k2: number, c0: number, c1: number, out: Uint32Array): void {
-  let x0 = (c0 + k0) >>> 0;
-  let x1 = (c1 + k1) >>> 0;
-  let t = 0;
-  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 13) | (t >>> 19)) ^ x0) >>> 0);
-  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 15) | (t >>> 17)) ^ x0) >>> 0);
-  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 26) | (t >>> 6)) ^ x0) >>> 0);
-  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 6) | (t >>> 26)) ^ x0) >>> 0);
-  (x0 = (x0 + k1) >>> 0), (x1 = (x1 + k2 + 1) >>> 0);
-  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 17) | (t >>> 15)) ^ x0) >>> 0);
-  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 29) | (t >>> 3)) ^ x0) >>> 0);
-  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 16) | (t >>> 16)) ^ x0) >>> 0);
-  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 24) | (t >>> 8)) ^ x0) >>> 0);
-  (x0 = (x0 + k2) >>> 0), (x1 = (x1 + k0 + 2) >>> 0);
-  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 13) | (t >>> 19)) ^ x0) >>> 0);
-  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 15) | (t >>> 17)) ^ x0) >>> 0);
-  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 26) | (t >>> 6)) ^ x0) >>> 0);
-  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 6) | (t >>> 26)) ^ x0) >>> 0);
-  (x0 = (x0 + k0) >>> 0), (x1 = (x1 + k1 + 3) >>> 0);
-  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 17) | (t >>> 15)) ^ x0) >>> 0);
-  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 29) | (t >>> 3)) ^ x0) >>> 0);
-  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 16) | (t >>> 16)) ^ x0) >>> 0);
-  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 24) | (t >>> 8)) ^ x0) >>> 0);
-  (x0 = (x0 + k1) >>> 0), (x1 = (x1 + k2 + 4) >>> 0);
-  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 13) | (t >>> 19)) ^ x0) >>> 0);
-  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 15) | (t >>> 17)) ^ x0) >>> 0);
-  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 26) | (t >>> 6)) ^ x0) >>> 0);
-  (x0 = (x0 + x1) >>> 0), (t = x1), (x1 = (((t << 6) | (t >>> 26)) ^ x0) >>> 0);
-  out[0] = x0 + k2;
-  out[1] = x1 + k0 + 5;
+function encrypt(ks: Uint32Array, c0: number, c1: number, out: Uint32Array): void {
+  let x0 = (c0 + ks[0]!) >>> 0;
+  let x1 = (c1 + ks[1]!) >>> 0;
+  for (let g = 0; g < 5; g++) {
+    for (let j = (g & 1) * 4, end = j + 4; j < end; j++) {
+      const r = ROT[j]!;
+      x0 = (x0 + x1) >>> 0;
+      x1 = (((x1 << r) | (x1 >>> (32 - r))) ^ x0) >>> 0;
+    }
+    x0 = (x0 + ks[(g + 1) % 3]!) >>> 0;
+    x1 = (x1 + ks[(g + 2) % 3]! + g + 1) >>> 0;
+  }
+  out[0] = x0;
+  out[1] = x1;
 }
 
+const schedule = (k0: number, k1: number, ks = new Uint32Array(3)): Uint32Array => ((ks[0] = k0), (ks[1] = k1), (ks[2] = PARITY ^ k0 ^ k1), ks);
+const scratchKs = new Uint32Array(3);
 const words = new Uint32Array(2);
 
 /** Encrypts the counter (c0, c1) under key (k0, k1); returns two uint32 words. */
 export function threefry2x32(k0: number, k1: number, c0: number, c1: number): [number, number] {
-  encrypt(k0 >>> 0, k1 >>> 0, (PARITY ^ k0 ^ k1) >>> 0, c0 >>> 0, c1 >>> 0, words);
+  encrypt(schedule(k0, k1, scratchKs), c0 >>> 0, c1 >>> 0, words);
   return [words[0]!, words[1]!];
 }
 
@@ -59,11 +48,10 @@ export function randomWords(key: readonly [number, number], counter: number, i: 
 
 /** each(i, w0, w1) for elements 0..n-1 of a draw starting at `counter`, without allocating per element. */
 export function forEachRandomWords(key: readonly [number, number], counter: number, n: number, each: (i: number, w0: number, w1: number) => void): void {
-  const [k0, k1] = [key[0] >>> 0, key[1] >>> 0];
-  const k2 = (PARITY ^ k0 ^ k1) >>> 0;
+  const ks = schedule(key[0], key[1]);
   for (let i = 0; i < n; i++) {
     const c = counter + i;
-    encrypt(k0, k1, k2, c % TWO32 >>> 0, Math.floor(c / TWO32) >>> 0, words);
+    encrypt(ks, c % TWO32 >>> 0, Math.floor(c / TWO32) >>> 0, words);
     each(i, words[0]!, words[1]!);
   }
 }
