@@ -37,12 +37,10 @@ export function backward(tape: Tape, output: Tensor, seed: Tensor): Map<number, 
     const node = tape.nodes[n]!;
     const g = cotangent(node.output.id);
     if (!g) continue;
-    const input = node.inputs[0]!;
     const piece = sliceAxis(node, g);
-    if (piece && tape.isTracked(input)) {
-      const ps = pieces.get(input.id);
-      if (ps) ps.push(piece);
-      else pieces.set(input.id, [piece]);
+    if (piece) {
+      const x = node.inputs[0]!;
+      if (tape.isTracked(x)) pieces.set(x.id, [...(pieces.get(x.id) ?? []), piece]);
       continue;
     }
     const cts = ruleFor(node.call.op)(g, node);
