@@ -1,20 +1,17 @@
 import type { FunctionBuilder, ModuleBuilder } from "../asm/index.js";
 import type { ActivationGradOp, CallOf } from "../../../ops/primitives.js";
-import { addSimdMath } from "./simd-math.js";
+import { GELU_A, GELU_B, addSimdMath } from "./simd-math.js";
 
-const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
 const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
-/** gelu_tanh(x) = x·σ(x·(A + B·x²)): A = 2·√(2/π), B = A·0.044715. */
-const GELU_TANH_A = 2 * SQRT_2_OVER_PI;
-const GELU_TANH_B = 2 * SQRT_2_OVER_PI * 0.044715;
 const SIGN = 0x8000_0000 | 0;
 
 const splat = (f: FunctionBuilder, v: number): void => void f.v128.const_f32x4(v, v, v, v);
 
 /**
  * Adds `(v128 x, v128 g) -> v128` computing g · f'(x) four lanes at a time, for the fused
- * activation VJPs (gelu_grad, silu_grad), with the formulas of their decompositions
- * (composite/fused.ts) on top of the SIMD math library's tanh / erf / exp / sigmoid.
+ * activation VJPs (gelu_grad, silu_grad): the derivatives of their decompositions
+ * (composite/fused.ts), on top of the SIMD math library's exp / erf / sigmoid (for gelu_tanh in
+ * the σ form of the forward kernel, which avoids the 1 ± tanh cancellation).
  */
 export function addActivationGrad(m: ModuleBuilder, call: CallOf<ActivationGradOp>): FunctionBuilder {
   const kind = call.op === "silu_grad" ? "silu" : call.approximate === "tanh" ? "gelu_tanh" : "gelu_erf";
@@ -31,9 +28,9 @@ export function addActivationGrad(m: ModuleBuilder, call: CallOf<ActivationGradO
       const d = f.addLocal("v128");
       const ed = f.addLocal("v128");
       f.local.get(x).local.get(x).f32x4.mul().local.set(x2);
-      splat(f, GELU_TANH_B);
+      splat(f, GELU_B);
       f.local.get(x2).f32x4.mul();
-      splat(f, GELU_TANH_A);
+      splat(f, GELU_A);
       f.f32x4.add().local.get(x).f32x4.mul().local.tee(v);
       f.v128.const_i32x4(SIGN, SIGN, SIGN, SIGN).v128.or(); // −|v|
       f.call(math.exp!).local.tee(e);
@@ -48,9 +45,9 @@ export function addActivationGrad(m: ModuleBuilder, call: CallOf<ActivationGradO
       f.f32x4.lt().v128.bitselect();
       // + x·v'·e·d²
       f.local.get(x);
-      splat(f, 3 * GELU_TANH_B);
+      splat(f, 3 * GELU_B);
       f.local.get(x2).f32x4.mul();
-      splat(f, GELU_TANH_A);
+      splat(f, GELU_A);
       f.f32x4.add().f32x4.mul().local.get(ed).f32x4.mul().local.get(d).f32x4.mul().f32x4.add();
     } else if (kind === "gelu_erf") {
       // Φ(x) + x φ(x) = 0.5 + 0.5 erf(x/√2) + x · exp(−x²/2) / √(2π)

@@ -348,8 +348,8 @@ function siluCore(g: Gen, xIn: Expr): Expr {
 }
 
 /** 2·√(2/π) and 2·√(2/π)·0.044715: gelu_tanh(x) = x·sigmoid(x·(A + B·x²)). */
-const GELU_A = 1.5957691216057308;
-const GELU_B = 0.0713548162726009;
+export const GELU_A = 1.5957691216057308;
+export const GELU_B = 0.0713548162726009;
 
 /**
  * The sigmoid's argument v is computed in f64x2 and handed on as vHi + vLo: e^−|v| magnifies an
